@@ -1,0 +1,1 @@
+"""Data shipped with Accord: the public-facts world dataset under ``world/``."""

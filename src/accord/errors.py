@@ -1,0 +1,75 @@
+"""Every error Accord raises on purpose derives from :class:`Error`.
+
+Each error carries a message a person can act on; :meth:`Error.diagnostics` gives the
+longer form the CLI and API show. The CLI and the API each map these to exit codes or
+HTTP statuses in exactly one place.
+
+    Error
+    ├── ValidationError            bad input: a value, a file, a date out of range
+    │   ├── WorldFormatError       a world directory that does not load (file, line, field)
+    │   └── UnknownReferenceError  an unknown party, level or agreement
+    ├── AgreementError
+    │   └── InvalidTransitionError a lifecycle event that cannot follow the ones before
+    ├── IntegrityError             opaque: signatures, seals, audit chains
+    └── StorageError               the database refused or is not set up
+
+A denied release is *not* an error: it is a :class:`accord.domain.release.Decision`
+whose ``allowed`` is false.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgreementError",
+    "Error",
+    "IntegrityError",
+    "InvalidTransitionError",
+    "StorageError",
+    "UnknownReferenceError",
+    "ValidationError",
+    "WorldFormatError",
+]
+
+
+class Error(Exception):
+    """Base of every error Accord raises on purpose."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        """Keep the one-line message and an optional hint on what to do next."""
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def diagnostics(self) -> str:
+        """Return the message followed by the hint, for people."""
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class ValidationError(Error):
+    """Input that Accord refuses: nothing was changed."""
+
+
+class WorldFormatError(ValidationError):
+    """A world dataset file that does not load; the message names file, line and field."""
+
+
+class UnknownReferenceError(ValidationError):
+    """A reference to a party, level, agreement or record that does not exist."""
+
+
+class AgreementError(Error):
+    """An agreement whose definition or lifecycle is inconsistent."""
+
+
+class InvalidTransitionError(AgreementError):
+    """A lifecycle event that cannot follow the events before it."""
+
+
+class IntegrityError(Error):
+    """An integrity check failed; deliberately opaque to peers and clients."""
+
+
+class StorageError(Error):
+    """The store refused an operation or is not initialised."""
