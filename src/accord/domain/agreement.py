@@ -187,10 +187,14 @@ class Term:
                 raise ValidationError(msg) from e
 
     def termination_effective(self, notified: dt.date) -> dt.date | None:
-        """The first anniversary at least ``notice_days`` after a notice, if the rules say."""
+        """The first anniversary more than ``notice_days`` after a notice, if the rules say.
+
+        The notice must come ``notice_days`` *in advance* of the anniversary: for the
+        ROK-Japan GSOMIA (90 days, 23 Nov) the last day was 24 Aug (MAI20, SANK20).
+        """
         if self.anniversary is None or self.notice_days is None:
             return None
-        earliest = notified + dt.timedelta(days=self.notice_days)
+        earliest = notified + dt.timedelta(days=self.notice_days + 1)
         month, day = self.anniversary
         for year in (earliest.year, earliest.year + 1, earliest.year + 2):
             try:

@@ -58,8 +58,10 @@ def decide(  # noqa: PLR0913 - the question has this many parts
     if not portions or not all(c.passed for c in checks if c.rule is Rule.CONSENT):
         return _deny(record, sender, recipient, on, checks)
 
-    start: _Levels = {p.id: (p.level, False) for p in portions}
     route_key = f"{sender}>{recipient}"
+    start = _held_levels(world, record, sender, portions, route_key, checks)
+    if not start:
+        return _deny(record, sender, recipient, on, checks)
     hop = _leg(world, sender, recipient, start, record, on, route_key, checks)
     if hop is not None:
         hops, out = hop
@@ -110,6 +112,39 @@ def _releasable(
                 Check(Rule.RELEASABLE, False, f"portion {portion.id} is not releasable to {recipient} (REL TO {rel})", ORIGINATOR_CHOICE, "")
             )
     return tuple(out)
+
+
+def _held_levels(  # noqa: PLR0913
+    world: World,
+    record: Record,
+    holder: str,
+    portions: tuple[Portion, ...],
+    route_key: str,
+    checks: list[Check],
+) -> _Levels:
+    """The level of each portion in the holder's own scheme.
+
+    The originator holds its portions at their own levels. A receiving party holds its
+    copy at the equivalent it was marked with on receipt (rule 7), under an agreement
+    binding it and the originator; that marking stands after termination (rule 8), so
+    the agreement's status does not matter here.
+    """
+    if holder == record.originator:
+        return {p.id: (p.level, False) for p in portions}
+    out: _Levels = {}
+    for portion in portions:
+        for agreement in world.carriers(record.originator, holder):
+            row = agreement.equivalence_row(portion.level)
+            held = row.for_party(holder) if row is not None else ()
+            if row is not None and held:
+                out[portion.id] = (held[0], row.inferred)
+                detail = f"portion {portion.id}: {holder} holds {portion.level} as {held[0]} under {agreement.id}"
+                checks.append(Check(Rule.LEVEL, True, detail, str(agreement.clause("marking") or agreement.id), route_key))
+                break
+        else:
+            detail = f"portion {portion.id}: {holder} has no agreement with {record.originator} giving an equivalent of {portion.level}"
+            checks.append(Check(Rule.LEVEL, False, detail, FAIL_CLOSED, route_key))
+    return out
 
 
 def _check_consent(  # noqa: PLR0913
