@@ -7,6 +7,7 @@ YAML subset is accepted.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,25 @@ class Node(dict[str, Any]):
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    """SafeLoader with YAML 1.2 scalars: dates stay text, only true/false are booleans.
+
+    PyYAML's YAML 1.1 rules would turn ``on:`` or ``no`` into booleans and raise a bare
+    ValueError on an impossible date; the world reader parses dates itself and names the
+    field that is wrong.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool"}
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
@@ -70,5 +89,8 @@ def load_yaml(path: Path) -> Any:  # noqa: ANN401 - YAML is any JSON-like value
         msg = f"{path}{line}: not valid YAML ({e.problem or e})"
         raise WorldFormatError(msg) from e
     except yaml.YAMLError as e:
+        msg = f"{path}: not valid YAML ({e})"
+        raise WorldFormatError(msg) from e
+    except (ValueError, TypeError, RecursionError) as e:  # a scalar PyYAML cannot build
         msg = f"{path}: not valid YAML ({e})"
         raise WorldFormatError(msg) from e
