@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from accord.domain.agreement import Agreement, AgreementKind, Citation, Equivalence, Event, EventKind, Term
+from accord.domain.agreement import (
+    Agreement,
+    AgreementKind,
+    Citation,
+    Equivalence,
+    Event,
+    EventKind,
+    Term,
+)
 from accord.domain.classification import Level, LevelId, Scheme
 from accord.domain.party import Party, PartyCode
 from accord.domain.record import Portion, Record
@@ -34,7 +42,11 @@ def table(*codes: str, levels: int = 3, upto: int | None = None, inferred: bool 
     """Rows relating level r of every party for r in 1..upto (downward closed)."""
     top = upto if upto is not None else levels
     return tuple(
-        Equivalence(levels=tuple((c, (f"{c}/L{r}",)) for c in codes), english=f"LEVEL {r}", inferred=inferred)
+        Equivalence(
+            levels=tuple((c, (f"{c}/L{r}",)) for c in codes),
+            english=f"LEVEL {r}",
+            inferred=inferred,
+        )
         for r in range(1, top + 1)
     )
 
@@ -47,7 +59,15 @@ def events(*pairs: tuple[str, EventKind] | tuple[str, EventKind, str]) -> tuple[
     return tuple(out)
 
 
-def gsomia(a: str, b: str, *, start: str = "2000-01-01", upto: int = 3, extra: tuple[Event, ...] = (), **kw: object) -> Agreement:
+def gsomia(
+    a: str,
+    b: str,
+    *,
+    start: str = "2000-01-01",
+    upto: int = 3,
+    extra: tuple[Event, ...] = (),
+    **kw: object,
+) -> Agreement:
     return Agreement(
         id=kw.pop("id", f"{a}-{b}-ISA"),  # type: ignore[arg-type]
         kind=AgreementKind.INFORMATION_SECURITY,
@@ -66,7 +86,14 @@ def gsomia(a: str, b: str, *, start: str = "2000-01-01", upto: int = 3, extra: t
     )
 
 
-def hub(hub_code: str, *others: str, topics: frozenset[str] | None = frozenset({"t1"}), start: str = "2000-01-01", upto: int = 3, **kw: object) -> Agreement:
+def hub(
+    hub_code: str,
+    *others: str,
+    topics: frozenset[str] | None = frozenset({"t1"}),
+    start: str = "2000-01-01",
+    upto: int = 3,
+    **kw: object,
+) -> Agreement:
     codes = (hub_code, *others)
     return Agreement(
         id=kw.pop("id", "HUB-" + "-".join(codes)),  # type: ignore[arg-type]
@@ -108,7 +135,8 @@ def record(  # noqa: PLR0913
         topics=frozenset(topics),
         purpose=purpose,
         portions=tuple(
-            Portion(id=str(i), level=f"{originator}/L{lv}", rel_to=frozenset(rel)) for i, (lv, rel) in enumerate(parts, 1)
+            Portion(id=str(i), level=f"{originator}/L{lv}", rel_to=frozenset(rel))
+            for i, (lv, rel) in enumerate(parts, 1)
         ),
     )
 

@@ -15,7 +15,7 @@ HTTP statuses in exactly one place.
 
 A denied release is *not* an error: it is a :class:`accord.domain.release.Decision`
 whose ``allowed`` is false.
-"""
+"""  # noqa: D214, D416 - the tree above is a drawing, not docstring sections
 
 from __future__ import annotations
 

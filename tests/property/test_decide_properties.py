@@ -39,8 +39,15 @@ def agreements(draw: st.DrawFn) -> Agreement:
         if ending == "suspended":
             extra.append((_day(notice + draw(st.integers(1, 89))), EventKind.NOTICE_SUSPENDED))
     topics = draw(st.one_of(st.none(), st.frozensets(st.sampled_from(TOPICS), min_size=1)))
-    return gsomia(a, b, id=f"{a}-{b}-{start}-{ending}", start=_day(start), upto=draw(st.integers(1, 3)),
-                  extra=events(*extra), topics=topics)
+    return gsomia(
+        a,
+        b,
+        id=f"{a}-{b}-{start}-{ending}",
+        start=_day(start),
+        upto=draw(st.integers(1, 3)),
+        extra=events(*extra),
+        topics=topics,
+    )
 
 
 @st.composite
@@ -48,8 +55,15 @@ def worlds(draw: st.DrawFn) -> World:
     chosen = draw(st.lists(agreements(), max_size=6, unique_by=lambda a: a.id))
     if draw(st.booleans()):
         others = tuple(c for c in CODES if c != "HHH")
-        chosen.append(hub("HHH", *others, start=_day(draw(st.integers(0, 3000))), upto=draw(st.integers(1, 3)),
-                          topics=draw(st.frozensets(st.sampled_from(TOPICS), min_size=1))))
+        chosen.append(
+            hub(
+                "HHH",
+                *others,
+                start=_day(draw(st.integers(0, 3000))),
+                upto=draw(st.integers(1, 3)),
+                topics=draw(st.frozensets(st.sampled_from(TOPICS), min_size=1)),
+            )
+        )
     return world(*chosen, codes=CODES)
 
 
@@ -58,12 +72,20 @@ def records(draw: st.DrawFn, codes: tuple[str, ...] = CODES) -> Record:
     originator = draw(st.sampled_from(codes))
     n = draw(st.integers(1, 3))
     portions = tuple(
-        Portion(id=str(i), level=f"{originator}/L{draw(st.integers(1, 3))}",
-                rel_to=draw(st.frozensets(st.sampled_from(codes))))
+        Portion(
+            id=str(i),
+            level=f"{originator}/L{draw(st.integers(1, 3))}",
+            rel_to=draw(st.frozensets(st.sampled_from(codes))),
+        )
         for i in range(n)
     )
-    return Record(id="r", originator=originator, title="t", portions=portions,
-                  topics=draw(st.frozensets(st.sampled_from(TOPICS), min_size=1)))
+    return Record(
+        id="r",
+        originator=originator,
+        title="t",
+        portions=portions,
+        topics=draw(st.frozensets(st.sampled_from(TOPICS), min_size=1)),
+    )
 
 
 def _recipient(draw: st.DrawFn, record: Record) -> str:
@@ -85,7 +107,8 @@ def test_no_allow_without_every_hop_in_force(w, data, on):
         if len(d.route) > 2:
             assert any(a.hub == d.route[1] and a.status_on(on).carries for a in w.arrangements(d.route[0], d.route[-1]))
     else:
-        assert d.route == () and d.label is None
+        assert d.route == ()
+        assert d.label is None
 
 
 def _raise_one(record: Record, index: int) -> Record:
@@ -105,7 +128,6 @@ def test_raising_a_level_never_turns_deny_into_allow(w, data, on, index):
     after = decide(_raise_one(record, index), recipient, on=on, world=w)
     if not before:
         assert not after
-    assert set(after.released_portions) <= set(before.released_portions) | set(after.released_portions)
 
 
 @settings(max_examples=300, deadline=None)
@@ -114,7 +136,8 @@ def test_removing_a_party_from_releasability_never_turns_deny_into_allow(w, data
     record = data.draw(records())
     recipient = _recipient(data.draw, record)
     narrower = dataclasses.replace(
-        record, portions=tuple(dataclasses.replace(p, rel_to=p.rel_to - {drop}) for p in record.portions)
+        record,
+        portions=tuple(dataclasses.replace(p, rel_to=p.rel_to - {drop}) for p in record.portions),
     )
     before = decide(record, recipient, on=on, world=w)
     after = decide(narrower, recipient, on=on, world=w)
@@ -167,9 +190,17 @@ def shipped_requests(draw: st.DrawFn) -> tuple[Record, str, dt.date]:
     levels = SHIPPED_LEVELS[originator]
     rank = draw(st.integers(0, len(levels) - 1))
     record = Record(
-        id="r", originator=originator, title="t",
+        id="r",
+        originator=originator,
+        title="t",
         topics=draw(st.frozensets(st.sampled_from(("dprk-missile", "dprk-nuclear", "china-navy")), min_size=1)),
-        portions=(Portion(id="1", level=levels[rank], rel_to=draw(st.frozensets(st.sampled_from(SHIPPED_CODES)))),),
+        portions=(
+            Portion(
+                id="1",
+                level=levels[rank],
+                rel_to=draw(st.frozensets(st.sampled_from(SHIPPED_CODES))),
+            ),
+        ),
     )
     recipient = draw(st.sampled_from([c for c in SHIPPED_CODES if c != originator]))
     on = dt.date(1980, 1, 1) + dt.timedelta(days=draw(st.integers(0, 18000)))
@@ -186,7 +217,8 @@ def test_shipped_world_properties(request):
         assert all(SHIPPED.agreement(h.agreement).status_on(on).carries for h in d.hops)
         assert recipient in record.portions[0].rel_to
         # Levels are never compared across schemes by rank: the label comes from a table.
-        assert d.label is not None and d.label.recipient_level.startswith(f"{recipient}/")
+        assert d.label is not None
+        assert d.label.recipient_level.startswith(f"{recipient}/")
     scheme = SHIPPED.scheme_of(record.originator)
     higher = [lv.id for lv in scheme.levels if lv.rank > scheme.level(record.portions[0].level).rank]
     for level in higher:

@@ -22,8 +22,11 @@ D = dt.date
 def ask(sender, recipient, on, *, level=None, topic="dprk-missile", rel_to=None):
     levels = {"KOR": "KOR/MIL-II", "JPN": "JPN/GOKUHI", "USA": "USA/SECRET"}
     record = Record.single(
-        id="r", originator=sender, level=level or levels[sender],
-        topics={topic}, rel_to=set(rel_to or {recipient}),
+        id="r",
+        originator=sender,
+        level=level or levels[sender],
+        topics={topic},
+        rel_to=set(rel_to or {recipient}),
     )
     return decide(record, recipient, on=on, world=WORLD)
 

@@ -14,7 +14,22 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "accord"
 SHARED = {"accord.errors", "accord.canonical"}
-BANNED_IN_CORE = {"sqlalchemy", "alembic", "fastapi", "starlette", "httpx", "requests", "os", "time", "typer", "rich", "pydantic", "pydantic_settings", "yaml", "cryptography"}
+BANNED_IN_CORE = {
+    "sqlalchemy",
+    "alembic",
+    "fastapi",
+    "starlette",
+    "httpx",
+    "requests",
+    "os",
+    "time",
+    "typer",
+    "rich",
+    "pydantic",
+    "pydantic_settings",
+    "yaml",
+    "cryptography",
+}
 CLOCK_CALLS = {"now", "today", "utcnow", "time", "monotonic", "getenv"}
 
 
@@ -37,7 +52,10 @@ def allowed_accord(module: str, allowed: set[str]) -> bool:
     return any(module == a or module.startswith(a + ".") for a in allowed | SHARED)
 
 
-@pytest.mark.parametrize(("package", "allowed"), [("domain", {"accord.domain"}), ("policy", {"accord.domain", "accord.policy"})])
+@pytest.mark.parametrize(
+    ("package", "allowed"),
+    [("domain", {"accord.domain"}), ("policy", {"accord.domain", "accord.policy"})],
+)
 def test_pure_core_imports(package, allowed):
     for path in modules(package):
         for module in imports(path):
@@ -53,7 +71,9 @@ def test_pure_core_reads_no_clock_or_environment(package):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                assert node.func.attr not in CLOCK_CALLS, f"{path.relative_to(SRC)}:{node.lineno} calls .{node.func.attr}()"
+                assert node.func.attr not in CLOCK_CALLS, (
+                    f"{path.relative_to(SRC)}:{node.lineno} calls .{node.func.attr}()"
+                )
             if isinstance(node, ast.Attribute) and node.attr == "environ":
                 pytest.fail(f"{path.relative_to(SRC)}:{node.lineno} reads the environment")
 
@@ -82,5 +102,11 @@ def test_only_crypto_imports_cryptographic_primitives():
 def test_storage_never_reaches_up_into_services_or_interfaces():
     for path in modules("storage"):
         for module in imports(path):
-            for upper in ("accord.services", "accord.cli", "accord.api", "accord.web", "accord.policy"):
+            for upper in (
+                "accord.services",
+                "accord.cli",
+                "accord.api",
+                "accord.web",
+                "accord.policy",
+            ):
                 assert not module.startswith(upper), f"{path.relative_to(SRC)} imports {module}"

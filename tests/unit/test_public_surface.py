@@ -10,7 +10,8 @@ import pytest
 import accord
 
 PUBLIC = sorted(
-    m.name for m in pkgutil.walk_packages(accord.__path__, "accord.")
+    m.name
+    for m in pkgutil.walk_packages(accord.__path__, "accord.")
     if not any(part.startswith("_") for part in m.name.split(".")) and ".migrations" not in m.name
 )
 
@@ -26,6 +27,14 @@ def test_module_declares_its_public_names(name):
 
 
 def test_top_level_api():
-    assert set(accord.__all__) == {"Decision", "Error", "Record", "World", "__version__", "decide", "load_world"}
+    assert set(accord.__all__) == {
+        "Decision",
+        "Error",
+        "Record",
+        "World",
+        "__version__",
+        "decide",
+        "load_world",
+    }
     for name in accord.__all__:
         assert getattr(accord, name) is not None

@@ -211,9 +211,7 @@ class Term:
             "initial_years": self.initial_years,
             "renewal_years": self.renewal_years,
             "notice_days": self.notice_days,
-            "anniversary": f"{self.anniversary[0]:02d}-{self.anniversary[1]:02d}"
-            if self.anniversary
-            else None,
+            "anniversary": f"{self.anniversary[0]:02d}-{self.anniversary[1]:02d}" if self.anniversary else None,
         }
 
 
@@ -248,16 +246,10 @@ class Agreement:
     notes: str = ""
     # Derived in __post_init__; excluded from equality, hashing and the fingerprint.
     fingerprint: str = field(init=False, compare=False, hash=False)
-    _transitions: tuple[_Transition, ...] = field(
-        init=False, repr=False, compare=False, hash=False
-    )
+    _transitions: tuple[_Transition, ...] = field(init=False, repr=False, compare=False, hash=False)
     _dates: tuple[dt.date, ...] = field(init=False, repr=False, compare=False, hash=False)
-    _rows_by_level: MappingProxyType[str, Equivalence] = field(
-        init=False, repr=False, compare=False, hash=False
-    )
-    _clauses: MappingProxyType[str, Citation] = field(
-        init=False, repr=False, compare=False, hash=False
-    )
+    _rows_by_level: MappingProxyType[str, Equivalence] = field(init=False, repr=False, compare=False, hash=False)
+    _clauses: MappingProxyType[str, Citation] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         """Validate, order the events, and derive the status timeline and indexes."""
@@ -307,7 +299,7 @@ class Agreement:
                     msg = f"agreement {self.id}: equivalence names {party}, not a party to it"
                     raise ValidationError(msg)
 
-    def _derive_transitions(self) -> tuple[_Transition, ...]:
+    def _derive_transitions(self) -> tuple[_Transition, ...]:  # noqa: C901, PLR0912, PLR0915 - one match over event kinds
         """Replay the events into (date, status) transitions.
 
         A termination notice takes effect at the start of its effective date unless it
@@ -328,10 +320,7 @@ class Agreement:
         for index, event in enumerate(self.events):
             take_effect_before(event.on)
             if status is AgreementStatus.TERMINATED and event.kind in _STATUS_EVENTS:
-                msg = (
-                    f"agreement {self.id}: event {event.kind} on {event.on} "
-                    f"follows its termination"
-                )
+                msg = f"agreement {self.id}: event {event.kind} on {event.on} follows its termination"
                 raise InvalidTransitionError(msg)
             match event.kind:
                 case EventKind.IN_FORCE:
@@ -343,9 +332,7 @@ class Agreement:
                     if notice is not None:
                         msg = f"agreement {self.id}: a second termination notice on {event.on} while one is pending"
                         raise InvalidTransitionError(msg)
-                    effective = event.effective or (
-                        self.term.termination_effective(event.on) if self.term else None
-                    )
+                    effective = event.effective or (self.term.termination_effective(event.on) if self.term else None)
                     if effective is None:
                         msg = (
                             f"agreement {self.id}: termination notice of {event.on} has no "
@@ -397,17 +384,14 @@ class Agreement:
         event = self.events[index]
         text = f"{event.kind} on {event.on}"
         if status is AgreementStatus.TERMINATION_PENDING:
-            effective = event.effective or (
-                self.term.termination_effective(event.on) if self.term else None
-            )
+            effective = event.effective or (self.term.termination_effective(event.on) if self.term else None)
             text += f", takes effect {effective}"
         return text
 
     def timeline(self) -> tuple[tuple[dt.date, AgreementStatus, Event | None], ...]:
         """Every status change in date order, with the event behind it (None: notice took effect)."""
         return tuple(
-            (day, status, self.events[index] if index >= 0 else None)
-            for day, status, index in self._transitions
+            (day, status, self.events[index] if index >= 0 else None) for day, status, index in self._transitions
         )
 
     def in_force_intervals(self) -> tuple[tuple[dt.date, dt.date | None], ...]:

@@ -76,9 +76,7 @@ class Scheme:
     name: str
     levels: tuple[Level, ...]
     source: str = ""
-    _by_id: MappingProxyType[str, Level] = field(
-        init=False, repr=False, compare=False, hash=False
-    )
+    _by_id: MappingProxyType[str, Level] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         """Order the levels and check they all belong to this scheme."""

@@ -33,17 +33,11 @@ class World:
     agreements: tuple[Agreement, ...]
     _parties: MappingProxyType[str, Party] = field(init=False, repr=False, compare=False)
     _schemes: MappingProxyType[str, Scheme] = field(init=False, repr=False, compare=False)
-    _agreements: MappingProxyType[str, Agreement] = field(
-        init=False, repr=False, compare=False
-    )
-    _carriers: MappingProxyType[_Pair, tuple[Agreement, ...]] = field(
-        init=False, repr=False, compare=False
-    )
-    _hubs: MappingProxyType[_Pair, tuple[Agreement, ...]] = field(
-        init=False, repr=False, compare=False
-    )
+    _agreements: MappingProxyType[str, Agreement] = field(init=False, repr=False, compare=False)
+    _carriers: MappingProxyType[_Pair, tuple[Agreement, ...]] = field(init=False, repr=False, compare=False)
+    _hubs: MappingProxyType[_Pair, tuple[Agreement, ...]] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self) -> None:  # noqa: C901 - validation and indexing in one pass
         """Check every reference and build the pair indexes."""
         parties = _unique({p.code: p for p in self.parties}, self.parties, "party")
         schemes = _unique({s.party: s for s in self.schemes}, self.schemes, "scheme")
@@ -70,9 +64,7 @@ class World:
         object.__setattr__(self, "_parties", MappingProxyType(parties))
         object.__setattr__(self, "_schemes", MappingProxyType(schemes))
         object.__setattr__(self, "_agreements", MappingProxyType(agreements))
-        object.__setattr__(
-            self, "_carriers", MappingProxyType({k: tuple(v) for k, v in carriers.items()})
-        )
+        object.__setattr__(self, "_carriers", MappingProxyType({k: tuple(v) for k, v in carriers.items()}))
         object.__setattr__(self, "_hubs", MappingProxyType({k: tuple(v) for k, v in hubs.items()}))
 
     # -- look-ups -----------------------------------------------------------------
@@ -138,7 +130,7 @@ def _unique(index: dict[str, _T], items: tuple[_T, ...], what: str) -> dict[str,
     return index
 
 
-def _check_agreement(
+def _check_agreement(  # noqa: C901 - one check per kind of reference
     agreement: Agreement,
     parties: dict[str, Party],
     schemes: dict[str, Scheme],

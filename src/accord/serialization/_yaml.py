@@ -57,13 +57,13 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
     out.line = node.start_mark.line + 1
     out.key_lines = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
             key = str(key)
         if key in out:
             msg = f"line {key_node.start_mark.line + 1}: key {key!r} appears twice"
             raise yaml.constructor.ConstructorError(None, None, msg, key_node.start_mark)
-        out[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
+        out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = key_node.start_mark.line + 1
     return out
 

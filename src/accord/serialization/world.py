@@ -9,6 +9,7 @@ This module reads files; it never writes them or touches a database.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.resources
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ from accord.domain.world import World
 from accord.errors import Error, WorldFormatError
 from accord.serialization._yaml import Node, load_yaml
 
-__all__ = ["FORMAT", "FILES", "default_world_path", "load_world"]
+__all__ = ["FILES", "FORMAT", "default_world_path", "load_world"]
 
 FORMAT: Final = "accord-world/1"
 FILES: Final = ("sources.yaml", "parties.yaml", "schemes.yaml", "agreements.yaml")
@@ -64,7 +65,7 @@ class _Fields:
             return None
         return self.node[key]
 
-    def str(self, key: str, default: str | None = None) -> str:
+    def text(self, key: str, default: str | None = None) -> str:
         value = self.raw(key, required=default is None)
         if value is None:
             return default or ""
@@ -74,9 +75,9 @@ class _Fields:
 
     def opt(self, key: str) -> str:
         """An optional string: empty when missing."""
-        return self.str(key, "") if self.raw(key, required=False) is not None else ""
+        return self.text(key, "") if self.raw(key, required=False) is not None else ""
 
-    def bool(self, key: str, *, default: bool) -> bool:
+    def flag(self, key: str, *, default: bool) -> bool:
         value = self.raw(key, required=False)
         if value is None:
             return default
@@ -84,7 +85,7 @@ class _Fields:
             raise self.fail(key, f"must be true or false, not {value!r}")
         return value
 
-    def int(self, key: str, *, required: bool = False) -> int | None:
+    def number(self, key: str, *, required: bool = False) -> int | None:
         value = self.raw(key, required=required)
         if value is None:
             return None
@@ -107,7 +108,7 @@ class _Fields:
                 pass
         raise self.fail(key, f"must be a date YYYY-MM-DD, not {value!r}")
 
-    def strings(self, key: str, *, required: bool = False) -> list[str] | None:
+    def texts(self, key: str, *, required: bool = False) -> list[str] | None:
         value = self.raw(key, required=required)
         if value is None:
             return None
@@ -135,7 +136,7 @@ class _Fields:
 
 def _items(data: Any, key: str, file: Path) -> list[tuple[Any, int]]:  # noqa: ANN401
     top = _Fields(data, file, file.stem)
-    fmt = top.str("format", FORMAT)
+    fmt = top.text("format", FORMAT)
     if fmt != FORMAT:
         raise top.fail("format", f"is {fmt!r}; this Accord reads {FORMAT!r}")
     items = top.raw(key)
@@ -153,11 +154,15 @@ def load_world(path: Path | str | None = None) -> World:
         msg = f"{root}: not a directory (a world is a directory holding {', '.join(FILES)})"
         raise WorldFormatError(msg)
     sources = _load_sources(root / "sources.yaml")
-    parties = [_party(_Fields(n, root / "parties.yaml", f"parties[{i}]", ln))
-               for i, (n, ln) in enumerate(_items(load_yaml(root / "parties.yaml"), "parties", root / "parties.yaml"))]
+    parties = [
+        _party(_Fields(n, root / "parties.yaml", f"parties[{i}]", ln))
+        for i, (n, ln) in enumerate(_items(load_yaml(root / "parties.yaml"), "parties", root / "parties.yaml"))
+    ]
     schemes_file = root / "schemes.yaml"
-    schemes = [_scheme(_Fields(n, schemes_file, f"schemes[{i}]", ln), sources)
-               for i, (n, ln) in enumerate(_items(load_yaml(schemes_file), "schemes", schemes_file))]
+    schemes = [
+        _scheme(_Fields(n, schemes_file, f"schemes[{i}]", ln), sources)
+        for i, (n, ln) in enumerate(_items(load_yaml(schemes_file), "schemes", schemes_file))
+    ]
     agreements_file = root / "agreements.yaml"
     agreements = []
     for i, (node, line) in enumerate(_items(load_yaml(agreements_file), "agreements", agreements_file)):
@@ -176,8 +181,8 @@ def _load_sources(file: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     for i, (node, line) in enumerate(_items(load_yaml(file), "sources", file)):
         f = _Fields(node, file, f"sources[{i}]", line)
-        key, url = f.str("id"), f.str("url")
-        f.str("kind", "P")
+        key, url = f.text("id"), f.text("url")
+        f.text("kind", "P")
         f.opt("title")
         f.done()
         if key in out:
@@ -187,7 +192,7 @@ def _load_sources(file: Path) -> dict[str, str]:
 
 
 def _source(f: _Fields, key: str, sources: dict[str, str], *, required: bool = False) -> str:
-    ids = f.strings(key, required=required) or []
+    ids = f.texts(key, required=required) or []
     urls = []
     for source_id in ids:
         if source_id.startswith(("http://", "https://")):
@@ -210,21 +215,25 @@ def _guard(f: _Fields, key: str, build: Callable[[], _E]) -> _E:
 
 
 def _party(f: _Fields) -> Party:
-    party = _guard(f, "code", lambda: Party(
-        code=PartyCode(f.str("code")),
-        name=f.str("name"),
-        kind=f.enum("kind", PartyKind, PartyKind.NATION),
-        native_name=f.opt("native_name"),
-        authority=f.opt("authority"),
-        scheme=f.opt("scheme"),
-    ))
+    party = _guard(
+        f,
+        "code",
+        lambda: Party(
+            code=PartyCode(f.text("code")),
+            name=f.text("name"),
+            kind=f.enum("kind", PartyKind, PartyKind.NATION),
+            native_name=f.opt("native_name"),
+            authority=f.opt("authority"),
+            scheme=f.opt("scheme"),
+        ),
+    )
     f.done()
     return party
 
 
 def _scheme(f: _Fields, sources: dict[str, str]) -> Scheme:
-    party = f.str("party")
-    name = f.str("name")
+    party = f.text("party")
+    name = f.text("name")
     source = _source(f, "source", sources)
     raw_levels = f.raw("levels")
     if not isinstance(raw_levels, list):
@@ -232,16 +241,7 @@ def _scheme(f: _Fields, sources: dict[str, str]) -> Scheme:
     levels = []
     for j, node in enumerate(raw_levels):
         lf = _Fields(node, f.file, f"{f.where}.levels[{j}]", f.node.line_of("levels"))
-        level = _guard(lf, "id", lambda lf=lf: Level(
-            id=LevelId(lf.str("id")),
-            rank=lf.int("rank", required=True) or 0,
-            native=lf.str("native"),
-            romanised=lf.opt("romanised"),
-            english=lf.opt("english"),
-            valid_from=lf.date("valid_from", required=False),
-            valid_until=lf.date("valid_until", required=False),
-            note=lf.opt("note"),
-        ))
+        level = _guard(lf, "id", functools.partial(_level, lf))
         _source(lf, "source", sources)
         lf.done()
         levels.append(level)
@@ -249,35 +249,59 @@ def _scheme(f: _Fields, sources: dict[str, str]) -> Scheme:
     return _guard(f, "levels", lambda: Scheme(party=party, name=name, levels=tuple(levels), source=source))
 
 
+def _level(lf: _Fields) -> Level:
+    return Level(
+        id=LevelId(lf.text("id")),
+        rank=lf.number("rank", required=True) or 0,
+        native=lf.text("native"),
+        romanised=lf.opt("romanised"),
+        english=lf.opt("english"),
+        valid_from=lf.date("valid_from", required=False),
+        valid_until=lf.date("valid_until", required=False),
+        note=lf.opt("note"),
+    )
+
+
 def _agreement(f: _Fields, sources: dict[str, str]) -> Agreement:
-    agreement_id = f.str("id")
-    events = tuple(_event(_Fields(n, f.file, f"{f.where}.events[{j}]", f.node.line_of("events")), sources)
-                   for j, n in enumerate(_list(f, "events")))
-    rows = tuple(_equivalence(_Fields(n, f.file, f"{f.where}.equivalences[{j}]", f.node.line_of("equivalences")), sources)
-                 for j, n in enumerate(_list(f, "equivalences", required=False)))
+    agreement_id = f.text("id")
+    events = tuple(
+        _event(_Fields(n, f.file, f"{f.where}.events[{j}]", f.node.line_of("events")), sources)
+        for j, n in enumerate(_list(f, "events"))
+    )
+    rows = tuple(
+        _equivalence(
+            _Fields(n, f.file, f"{f.where}.equivalences[{j}]", f.node.line_of("equivalences")),
+            sources,
+        )
+        for j, n in enumerate(_list(f, "equivalences", required=False))
+    )
     clauses = _clauses(f, sources)
     topics = _scope(f, "topics")
     purposes = _scope(f, "purposes")
     term = _term(f)
-    excluded = tuple(f.strings("excluded_levels") or ())
-    agreement = _guard(f, "id", lambda: Agreement(
-        id=agreement_id,
-        kind=f.enum("kind", AgreementKind),
-        title=f.str("title"),
-        parties=tuple(f.strings("parties", required=True) or ()),
-        binding=f.bool("binding", default=True),
-        hub=f.opt("hub") or None,
-        topics=topics,
-        purposes=purposes,
-        equivalences=rows,
-        excluded_levels=excluded,
-        term=term,
-        relies_on=tuple(f.strings("relies_on") or ()),
-        clauses=clauses,
-        sources=tuple(_source(f, "sources", sources).split()),
-        notes=f.opt("notes"),
-        events=events,
-    ))
+    excluded = tuple(f.texts("excluded_levels") or ())
+    agreement = _guard(
+        f,
+        "id",
+        lambda: Agreement(
+            id=agreement_id,
+            kind=f.enum("kind", AgreementKind),
+            title=f.text("title"),
+            parties=tuple(f.texts("parties", required=True) or ()),
+            binding=f.flag("binding", default=True),
+            hub=f.opt("hub") or None,
+            topics=topics,
+            purposes=purposes,
+            equivalences=rows,
+            excluded_levels=excluded,
+            term=term,
+            relies_on=tuple(f.texts("relies_on") or ()),
+            clauses=clauses,
+            sources=tuple(_source(f, "sources", sources).split()),
+            notes=f.opt("notes"),
+            events=events,
+        ),
+    )
     f.raw("details", required=False)  # kind-specific facts kept for later features
     f.done()
     return agreement
@@ -296,7 +320,7 @@ def _scope(f: _Fields, key: str) -> frozenset[str] | None:
     value = f.raw(key, required=False)
     if value is None or value == "any":
         return None
-    items = f.strings(key)
+    items = f.texts(key)
     if not items:
         raise f.fail(key, "must be 'any' or a non-empty list")
     return frozenset(items)
@@ -315,12 +339,16 @@ def _term(f: _Fields) -> Term | None:
         except ValueError:
             raise tf.fail("anniversary", f"must be MM-DD, not {text!r}") from None
         anniversary = (month, day)
-    term = _guard(tf, "anniversary", lambda: Term(
-        initial_years=tf.int("initial_years"),
-        renewal_years=tf.int("renewal_years"),
-        notice_days=tf.int("notice_days"),
-        anniversary=anniversary,
-    ))
+    term = _guard(
+        tf,
+        "anniversary",
+        lambda: Term(
+            initial_years=tf.number("initial_years"),
+            renewal_years=tf.number("renewal_years"),
+            notice_days=tf.number("notice_days"),
+            anniversary=anniversary,
+        ),
+    )
     tf.done()
     return term
 
@@ -333,21 +361,25 @@ def _clauses(f: _Fields, sources: dict[str, str]) -> tuple[tuple[str, Citation],
     out = []
     for rule in list(cf.node):
         item = _Fields(cf.raw(rule), f.file, f"{f.where}.clauses.{rule}", cf.node.line_of(rule))
-        out.append((rule, Citation(cite=item.str("cite"), source=_source(item, "source", sources))))
+        out.append((rule, Citation(cite=item.text("cite"), source=_source(item, "source", sources))))
         item.done()
     return tuple(sorted(out))
 
 
 def _event(f: _Fields, sources: dict[str, str]) -> Event:
-    event = _guard(f, "kind", lambda: Event(
-        on=f.date("date") or dt.date.min,
-        kind=f.enum("kind", EventKind),
-        summary=f.opt("summary"),
-        party=f.opt("party") or None,
-        effective=f.date("effective", required=False),
-        source=_source(f, "source", sources, required=True),
-        inferred=f.bool("inferred", default=False),
-    ))
+    event = _guard(
+        f,
+        "kind",
+        lambda: Event(
+            on=f.date("date") or dt.date.min,
+            kind=f.enum("kind", EventKind),
+            summary=f.opt("summary"),
+            party=f.opt("party") or None,
+            effective=f.date("effective", required=False),
+            source=_source(f, "source", sources, required=True),
+            inferred=f.flag("inferred", default=False),
+        ),
+    )
     f.done()
     return event
 
@@ -357,14 +389,18 @@ def _equivalence(f: _Fields, sources: dict[str, str]) -> Equivalence:
     lf = _Fields(node, f.file, f"{f.where}.levels", f.node.line_of("levels"))
     levels = []
     for party in list(lf.node):
-        ids = lf.strings(party, required=True) or []
+        ids = lf.texts(party, required=True) or []
         levels.append((party, tuple(ids)))
     lf.done()
-    row = _guard(f, "levels", lambda: Equivalence(
-        levels=tuple(levels),
-        english=f.opt("english"),
-        inferred=f.bool("inferred", default=False),
-        source=_source(f, "source", sources),
-    ))
+    row = _guard(
+        f,
+        "levels",
+        lambda: Equivalence(
+            levels=tuple(levels),
+            english=f.opt("english"),
+            inferred=f.flag("inferred", default=False),
+            source=_source(f, "source", sources),
+        ),
+    )
     f.done()
     return row

@@ -2,7 +2,15 @@ import datetime as dt
 
 import pytest
 
-from accord.domain.agreement import Agreement, AgreementKind, AgreementStatus, Equivalence, Event, EventKind, Term
+from accord.domain.agreement import (
+    Agreement,
+    AgreementKind,
+    AgreementStatus,
+    Equivalence,
+    Event,
+    EventKind,
+    Term,
+)
 from accord.errors import InvalidTransitionError, ValidationError
 from tests.factories import D, events, gsomia, hub
 
@@ -11,7 +19,13 @@ K = EventKind
 
 
 def lifecycle(*evs):
-    return gsomia("AAA", "BBB", start="2016-11-23", extra=events(*evs), term=Term(initial_years=1, renewal_years=1, notice_days=90, anniversary=(11, 23)))
+    return gsomia(
+        "AAA",
+        "BBB",
+        start="2016-11-23",
+        extra=events(*evs),
+        term=Term(initial_years=1, renewal_years=1, notice_days=90, anniversary=(11, 23)),
+    )
 
 
 @pytest.mark.parametrize(
@@ -26,7 +40,7 @@ def lifecycle(*evs):
         ("2019-11-23", S.IN_FORCE),
         ("2023-03-21", S.IN_FORCE),
     ],
-    ids=lambda v: str(v),
+    ids=str,
 )
 def test_suspended_notice_never_takes_effect(on, expected):
     agreement = lifecycle(
@@ -72,7 +86,10 @@ def test_withdrawal_on_the_effective_day_is_too_late():
         ((("2017-01-01", K.NOTICE_WITHDRAWN),), "none was given"),
         ((("2017-01-01", K.TERMINATED), ("2018-01-01", K.IN_FORCE)), "follows its termination"),
         (
-            (("2017-01-01", K.TERMINATION_NOTIFIED, "2017-11-23"), ("2017-02-01", K.TERMINATION_NOTIFIED, "2018-11-23")),
+            (
+                ("2017-01-01", K.TERMINATION_NOTIFIED, "2017-11-23"),
+                ("2017-02-01", K.TERMINATION_NOTIFIED, "2018-11-23"),
+            ),
             "second termination notice",
         ),
     ],
@@ -85,7 +102,12 @@ def test_impossible_lifecycles_are_refused(evs, message):
 
 def test_notice_before_entry_into_force_is_refused():
     with pytest.raises(InvalidTransitionError, match="before it was in force"):
-        gsomia("AAA", "BBB", start="2020-01-01", extra=events(("2019-01-01", K.TERMINATION_NOTIFIED, "2019-06-01")))
+        gsomia(
+            "AAA",
+            "BBB",
+            start="2020-01-01",
+            extra=events(("2019-01-01", K.TERMINATION_NOTIFIED, "2019-06-01")),
+        )
 
 
 def test_notice_without_effective_date_or_term_is_refused():
@@ -94,7 +116,16 @@ def test_notice_without_effective_date_or_term_is_refused():
 
 
 def test_informational_events_do_not_change_status():
-    agreement = gsomia("AAA", "BBB", start="2016-11-23", extra=events(("2012-06-29", K.SIGNING_POSTPONED), ("2017-11-23", K.RENEWED), ("2018-01-01", K.AMENDED)))
+    agreement = gsomia(
+        "AAA",
+        "BBB",
+        start="2016-11-23",
+        extra=events(
+            ("2012-06-29", K.SIGNING_POSTPONED),
+            ("2017-11-23", K.RENEWED),
+            ("2018-01-01", K.AMENDED),
+        ),
+    )
     assert agreement.status_on(D(2013, 1, 1)) is S.NOT_IN_FORCE
     assert agreement.status_on(D(2018, 6, 1)) is S.IN_FORCE
     assert [s for _, s, _ in agreement.timeline()] == [S.IN_FORCE]
@@ -132,11 +163,28 @@ def test_equivalence_lookup_and_exclusion():
         ({"hub": "AAA"}, "only a hub arrangement names a hub"),
         ({"kind": AgreementKind.HUB_ARRANGEMENT}, "must name its hub"),
         ({"kind": AgreementKind.HUB_ARRANGEMENT, "hub": "ZZZ"}, "not one of its parties"),
-        ({"equivalences": (Equivalence(levels=(("AAA", ("AAA/L1",)), ("ZZZ", ("ZZZ/L1",)))),)}, "not a party"),
-        ({"excluded_levels": ("AAA/L1",), "equivalences": (Equivalence(levels=(("AAA", ("AAA/L1",)), ("BBB", ("BBB/L1",)))),)}, "both excluded and covered"),
+        (
+            {"equivalences": (Equivalence(levels=(("AAA", ("AAA/L1",)), ("ZZZ", ("ZZZ/L1",)))),)},
+            "not a party",
+        ),
+        (
+            {
+                "excluded_levels": ("AAA/L1",),
+                "equivalences": (Equivalence(levels=(("AAA", ("AAA/L1",)), ("BBB", ("BBB/L1",)))),),
+            },
+            "both excluded and covered",
+        ),
         ({"title": ""}, "needs an id and a title"),
     ],
-    ids=["one-party", "hub-on-isa", "hub-missing", "hub-outsider", "row-outsider", "excluded-covered", "no-title"],
+    ids=[
+        "one-party",
+        "hub-on-isa",
+        "hub-missing",
+        "hub-outsider",
+        "row-outsider",
+        "excluded-covered",
+        "no-title",
+    ],
 )
 def test_invalid_agreements_are_refused(kwargs, message):
     base = {

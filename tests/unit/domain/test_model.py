@@ -44,7 +44,13 @@ def test_scheme_refuses_foreign_and_duplicate_levels():
 
 
 def test_level_validity_window():
-    tokutei = Level(id=LevelId("JPN/TOKUTEI"), rank=2, native="特定秘密", romanised="Tokutei Himitsu", valid_from=D(2014, 12, 10))
+    tokutei = Level(
+        id=LevelId("JPN/TOKUTEI"),
+        rank=2,
+        native="特定秘密",
+        romanised="Tokutei Himitsu",
+        valid_from=D(2014, 12, 10),
+    )
     assert not tokutei.valid_on(D(2014, 12, 9))
     assert tokutei.valid_on(D(2014, 12, 10))
     assert tokutei.label() == "特定秘密 (Tokutei Himitsu)"
@@ -52,7 +58,13 @@ def test_level_validity_window():
     with pytest.raises(ValidationError, match="SCHEME/CODE"):
         Level(id=LevelId("TOKUTEI"), rank=1, native="x")
     with pytest.raises(ValidationError, match="is after"):
-        Level(id=LevelId("A/B"), rank=1, native="x", valid_from=D(2020, 1, 1), valid_until=D(2019, 1, 1))
+        Level(
+            id=LevelId("A/B"),
+            rank=1,
+            native="x",
+            valid_from=D(2020, 1, 1),
+            valid_until=D(2019, 1, 1),
+        )
 
 
 def test_record_rules():
@@ -62,9 +74,18 @@ def test_record_rules():
     with pytest.raises(ValidationError, match="no portions"):
         Record(id="r", originator="AAA", title="t", topics=frozenset({"x"}), portions=())
     with pytest.raises(ValidationError, match="same id"):
-        Record(id="r", originator="AAA", title="t", topics=frozenset({"x"}), portions=(portion, portion))
+        Record(
+            id="r",
+            originator="AAA",
+            title="t",
+            topics=frozenset({"x"}),
+            portions=(portion, portion),
+        )
     two = Record(
-        id="r", originator="AAA", title="t", topics=frozenset({"x"}),
+        id="r",
+        originator="AAA",
+        title="t",
+        topics=frozenset({"x"}),
         portions=(portion, Portion(id="2", level="AAA/L2", rel_to=frozenset({"CCC"}))),
     )
     assert two.rel_to == {"BBB", "CCC"}
@@ -72,13 +93,36 @@ def test_record_rules():
 
 
 def test_consent_permits_exactly_what_it_names():
-    c = Consent(id="c1", originator="AAA", holder="BBB", third_party="CCC", valid_from=D(2020, 1, 1), valid_until=D(2020, 12, 31), topic="t1")
-    ok = {"originator": "AAA", "holder": "BBB", "third_party": "CCC", "record_id": "r", "topics": frozenset({"t1"}), "on": D(2020, 6, 1)}
+    c = Consent(
+        id="c1",
+        originator="AAA",
+        holder="BBB",
+        third_party="CCC",
+        valid_from=D(2020, 1, 1),
+        valid_until=D(2020, 12, 31),
+        topic="t1",
+    )
+    ok = {
+        "originator": "AAA",
+        "holder": "BBB",
+        "third_party": "CCC",
+        "record_id": "r",
+        "topics": frozenset({"t1"}),
+        "on": D(2020, 6, 1),
+    }
     assert c.permits(**ok)
     assert not c.permits(**{**ok, "on": D(2021, 1, 1)})
     assert not c.permits(**{**ok, "third_party": "DDD"})
     assert not c.permits(**{**ok, "topics": frozenset({"t1", "t2"})})  # fail closed on a wider record
-    by_record = Consent(id="c2", originator="AAA", holder="BBB", third_party="CCC", valid_from=D(2020, 1, 1), valid_until=D(2020, 12, 31), record_id="r")
+    by_record = Consent(
+        id="c2",
+        originator="AAA",
+        holder="BBB",
+        third_party="CCC",
+        valid_from=D(2020, 1, 1),
+        valid_until=D(2020, 12, 31),
+        record_id="r",
+    )
     assert by_record.permits(**ok)
     assert not by_record.permits(**{**ok, "record_id": "other"})
 
@@ -93,7 +137,15 @@ def test_consent_permits_exactly_what_it_names():
     ],
 )
 def test_consent_validation(kwargs, message):
-    base = {"id": "c", "originator": "AAA", "holder": "BBB", "third_party": "CCC", "valid_from": D(2020, 1, 1), "valid_until": D(2020, 12, 31), "topic": "t1"}
+    base = {
+        "id": "c",
+        "originator": "AAA",
+        "holder": "BBB",
+        "third_party": "CCC",
+        "valid_from": D(2020, 1, 1),
+        "valid_until": D(2020, 12, 31),
+        "topic": "t1",
+    }
     with pytest.raises(ValidationError, match=message):
         Consent(**{**base, **kwargs})
 

@@ -7,7 +7,9 @@ from accord.domain.consent import Consent
 from accord.domain.release import Rule
 from accord.errors import UnknownReferenceError, ValidationError
 from accord.policy import decide
-from tests.factories import D, events, gsomia, hub, record, world
+from accord.domain.classification import Level, LevelId, Scheme
+from accord.domain.world import World
+from tests.factories import D, events, gsomia, hub, party, record, table, world
 
 ON = D(2020, 6, 1)
 
@@ -33,7 +35,10 @@ def test_no_agreement_means_deny():
 
 def test_agreements_that_carry_no_information_do_not_open_a_route():
     acsa = Agreement(
-        id="ACSA", kind=AgreementKind.LOGISTICS_SUPPORT, title="logistics", parties=("AAA", "BBB"),
+        id="ACSA",
+        kind=AgreementKind.LOGISTICS_SUPPORT,
+        title="logistics",
+        parties=("AAA", "BBB"),
         events=(Event(on=D(2000, 1, 1), kind=EventKind.IN_FORCE),),
     )
     assert not decide(record(), "BBB", on=ON, world=world(acsa))
@@ -44,7 +49,12 @@ def test_agreements_that_carry_no_information_do_not_open_a_route():
 
 @pytest.mark.parametrize(
     ("on", "allowed"),
-    [(D(1999, 12, 31), False), (D(2000, 1, 1), True), (D(2019, 9, 1), True), (D(2019, 11, 23), False)],
+    [
+        (D(1999, 12, 31), False),
+        (D(2000, 1, 1), True),
+        (D(2019, 9, 1), True),
+        (D(2019, 11, 23), False),
+    ],
     ids=["before-entry-into-force", "first-day", "notice-pending", "after-termination"],
 )
 def test_agreement_must_be_in_force(on, allowed):
@@ -98,19 +108,21 @@ def test_tear_line_releases_only_covered_and_releasable_portions():
 
 
 def test_level_must_exist_on_the_date():
-    from accord.domain.classification import Level, LevelId, Scheme
-    from accord.domain.world import World
-    from tests.factories import party
-
-    newer = Scheme(party="AAA", name="a", levels=(Level(id=LevelId("AAA/L1"), rank=1, native="x", valid_from=D(2021, 1, 1)),))
-    w = World(parties=(party("AAA"), party("BBB")), schemes=(newer, world().scheme_of("BBB")), agreements=(gsomia("AAA", "BBB", upto=1),))
+    newer = Scheme(
+        party="AAA",
+        name="a",
+        levels=(Level(id=LevelId("AAA/L1"), rank=1, native="x", valid_from=D(2021, 1, 1)),),
+    )
+    w = World(
+        parties=(party("AAA"), party("BBB")),
+        schemes=(newer, world().scheme_of("BBB")),
+        agreements=(gsomia("AAA", "BBB", upto=1),),
+    )
     assert not decide(record(level=1), "BBB", on=ON, world=w)
     assert decide(record(level=1), "BBB", on=D(2021, 1, 1), world=w)
 
 
 def test_decision_says_when_it_relies_on_an_inferred_equivalence():
-    from tests.factories import table
-
     inferred = gsomia("AAA", "BBB", equivalences=table("AAA", "BBB", inferred=True))
     d = decide(record(), "BBB", on=ON, world=world(inferred))
     assert d.relies_on_inferred
@@ -152,7 +164,15 @@ def test_purpose_must_lie_within_the_scope():
 
 
 def consent(**kw):
-    base = {"id": "c1", "originator": "AAA", "holder": "BBB", "third_party": "CCC", "valid_from": D(2020, 1, 1), "valid_until": D(2020, 12, 31), "topic": "t1"}
+    base = {
+        "id": "c1",
+        "originator": "AAA",
+        "holder": "BBB",
+        "third_party": "CCC",
+        "valid_from": D(2020, 1, 1),
+        "valid_until": D(2020, 12, 31),
+        "topic": "t1",
+    }
     return Consent(**{**base, **kw})
 
 
@@ -235,7 +255,11 @@ def test_hub_needs_each_leg_lawful():
     d = decide(record(), "BBB", on=ON, world=missing_leg)
     assert not d
     assert failed(d, Rule.ROUTE)[-1].detail == "no information-security agreement binds HHH and BBB"
-    ended_leg = world(gsomia("AAA", "HHH", extra=events(("2010-01-01", EventKind.TERMINATED))), gsomia("HHH", "BBB"), hub("HHH", "AAA", "BBB"))
+    ended_leg = world(
+        gsomia("AAA", "HHH", extra=events(("2010-01-01", EventKind.TERMINATED))),
+        gsomia("HHH", "BBB"),
+        hub("HHH", "AAA", "BBB"),
+    )
     assert not decide(record(), "BBB", on=ON, world=ended_leg)
 
 
@@ -296,7 +320,9 @@ def test_decision_serialises_with_the_documented_keys():
 
 def test_term_rules_are_used_for_an_undated_notice():
     agreement = gsomia(
-        "AAA", "BBB", term=Term(notice_days=90, anniversary=(11, 23)),
+        "AAA",
+        "BBB",
+        term=Term(notice_days=90, anniversary=(11, 23)),
         extra=events(("2019-08-23", EventKind.TERMINATION_NOTIFIED)),
     )
     assert decide(record(), "BBB", on=D(2019, 11, 22), world=world(agreement))

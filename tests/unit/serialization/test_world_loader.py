@@ -37,13 +37,32 @@ def test_shipped_world_has_the_stable_identifiers():
     world = load_world()
     assert {p.code for p in world.parties} == {"KOR", "JPN", "USA", "NATO"}
     assert {lv.id for s in world.schemes for lv in s.levels} == {
-        "KOR/MIL-I", "KOR/MIL-II", "KOR/MIL-III",
-        "JPN/KIMITSU", "JPN/GOKUHI", "JPN/TOKUTEI", "JPN/BOEI", "JPN/HI",
-        "USA/TOP-SECRET", "USA/SECRET", "USA/CONFIDENTIAL",
-        "NATO/CTS", "NATO/NS", "NATO/NC", "NATO/NR",
+        "KOR/MIL-I",
+        "KOR/MIL-II",
+        "KOR/MIL-III",
+        "JPN/KIMITSU",
+        "JPN/GOKUHI",
+        "JPN/TOKUTEI",
+        "JPN/BOEI",
+        "JPN/HI",
+        "USA/TOP-SECRET",
+        "USA/SECRET",
+        "USA/CONFIDENTIAL",
+        "NATO/CTS",
+        "NATO/NS",
+        "NATO/NC",
+        "NATO/NR",
     }
     ids = {a.id for a in world.agreements}
-    assert {"KOR-JPN-GSOMIA", "USA-JPN-GSOMIA", "KOR-USA-GSOMIA", "TISA", "USA-JPN-ACSA", "KOR-USA-MLSA", "CAMP-DAVID-CONSULT"} <= ids
+    assert {
+        "KOR-JPN-GSOMIA",
+        "USA-JPN-GSOMIA",
+        "KOR-USA-GSOMIA",
+        "TISA",
+        "USA-JPN-ACSA",
+        "KOR-USA-MLSA",
+        "CAMP-DAVID-CONSULT",
+    } <= ids
     tisa = world.agreement("TISA")
     assert tisa.kind is AgreementKind.HUB_ARRANGEMENT
     assert tisa.hub == "USA"
@@ -78,15 +97,65 @@ def test_a_copy_loads_like_the_original(copy):
 @pytest.mark.parametrize(
     ("file", "old", "new", "needle", "message"),
     [
-        ("agreements.yaml", "kind: hub-arrangement", "kind: hub", "kind: hub", r"agreements\[3\]\.kind: 'hub' is not one of"),
-        ("agreements.yaml", "{date: 2014-12-29, kind: in-force", "{date: 2014-13-29, kind: in-force", "2014-13-29", r"events\[3\]\.date: must be a date"),
-        ("agreements.yaml", "    hub: USA\n", "    hub: USA\n    hubb: USA\n", "hubb:", r"agreements\[3\]\.hubb: is not a known field"),
-        ("agreements.yaml", "source: [KH23]}", "source: [NOPE]}", "[NOPE]", r"source: unknown source 'NOPE'"),
-        ("parties.yaml", "code: NATO", "code: nato", "code: nato", r"parties\[3\]\.code: party code 'nato'"),
-        ("schemes.yaml", "{id: USA/SECRET, rank: 2", "{id: USA/SECRET, rank: -2", "USA/SECRET", r"levels\[1\]\.rank: must be a whole number"),
-        ("agreements.yaml", "    binding: false\n    topics: [dprk", "    binding: maybe\n    topics: [dprk", "binding: maybe", r"\.binding: must be true or false"),
+        (
+            "agreements.yaml",
+            "kind: hub-arrangement",
+            "kind: hub",
+            "kind: hub",
+            r"agreements\[3\]\.kind: 'hub' is not one of",
+        ),
+        (
+            "agreements.yaml",
+            "{date: 2014-12-29, kind: in-force",
+            "{date: 2014-13-29, kind: in-force",
+            "2014-13-29",
+            r"events\[3\]\.date: must be a date",
+        ),
+        (
+            "agreements.yaml",
+            "    hub: USA\n",
+            "    hub: USA\n    hubb: USA\n",
+            "hubb:",
+            r"agreements\[3\]\.hubb: is not a known field",
+        ),
+        (
+            "agreements.yaml",
+            "source: [KH23]}",
+            "source: [NOPE]}",
+            "[NOPE]",
+            r"source: unknown source 'NOPE'",
+        ),
+        (
+            "parties.yaml",
+            "code: NATO",
+            "code: nato",
+            "code: nato",
+            r"parties\[3\]\.code: party code 'nato'",
+        ),
+        (
+            "schemes.yaml",
+            "{id: USA/SECRET, rank: 2",
+            "{id: USA/SECRET, rank: -2",
+            "USA/SECRET",
+            r"levels\[1\]\.rank: must be a whole number",
+        ),
+        (
+            "agreements.yaml",
+            "    binding: false\n    topics: [dprk",
+            "    binding: maybe\n    topics: [dprk",
+            "binding: maybe",
+            r"\.binding: must be true or false",
+        ),
     ],
-    ids=["bad-kind", "bad-date", "unknown-field", "unknown-source", "bad-party-code", "negative-rank", "bad-bool"],
+    ids=[
+        "bad-kind",
+        "bad-date",
+        "unknown-field",
+        "unknown-source",
+        "bad-party-code",
+        "negative-rank",
+        "bad-bool",
+    ],
 )
 def test_errors_name_file_line_and_field(copy, file, old, new, needle, message):
     path = copy / file
@@ -101,14 +170,25 @@ def test_errors_name_file_line_and_field(copy, file, old, new, needle, message):
 def test_lifecycle_errors_point_at_the_agreement(copy):
     path = copy / "agreements.yaml"
     edit(path, "kind: termination-notice-suspended", "kind: termination-notice-withdrawn")
-    edit(path, "kind: termination-notice-withdrawn, party: KOR, summary: \"ROK withdraws", "kind: termination-notice-suspended, party: KOR, summary: \"ROK withdraws")
-    with pytest.raises(WorldFormatError, match=r"agreements\.yaml:\d+: agreements\[0\]\.id: agreement KOR-JPN-GSOMIA: notice suspended on 2023-03-21 but none is pending"):
+    edit(
+        path,
+        'kind: termination-notice-withdrawn, party: KOR, summary: "ROK withdraws',
+        'kind: termination-notice-suspended, party: KOR, summary: "ROK withdraws',
+    )
+    with pytest.raises(
+        WorldFormatError,
+        match=r"agreements\.yaml:\d+: agreements\[0\]\.id: agreement KOR-JPN-GSOMIA: "
+        r"notice suspended on 2023-03-21 but none is pending",
+    ):
         load_world(copy)
 
 
 def test_cross_file_references_are_checked(copy):
     edit(copy / "agreements.yaml", "parties: [USA, JPN, KOR]", "parties: [USA, JPN, PRK]")
-    with pytest.raises(WorldFormatError, match=r"do not fit together: agreement CAMP-DAVID-CONSULT names unknown party 'PRK'"):
+    with pytest.raises(
+        WorldFormatError,
+        match=r"do not fit together: agreement CAMP-DAVID-CONSULT names unknown party 'PRK'",
+    ):
         load_world(copy)
 
 
@@ -131,9 +211,15 @@ def test_duplicate_keys_are_refused(copy):
     [
         (lambda d: (d / "sources.yaml").unlink(), "sources.yaml: file not found"),
         (lambda d: (d / "parties.yaml").write_bytes(b"\xff\xfe\x00"), "cannot be read as UTF-8"),
-        (lambda d: (d / "parties.yaml").write_text("format: accord-world/9\nparties: []\n"), "this Accord reads 'accord-world/1'"),
+        (
+            lambda d: (d / "parties.yaml").write_text("format: accord-world/9\nparties: []\n"),
+            "this Accord reads 'accord-world/1'",
+        ),
         (lambda d: (d / "parties.yaml").write_text("- just a list\n"), "expected a mapping"),
-        (lambda d: (d / "parties.yaml").write_text("format: accord-world/1\nparties: {}\n"), "must be a list"),
+        (
+            lambda d: (d / "parties.yaml").write_text("format: accord-world/1\nparties: {}\n"),
+            "must be a list",
+        ),
     ],
     ids=["missing-file", "not-utf8", "wrong-format", "not-a-mapping", "not-a-list"],
 )
