@@ -3,12 +3,12 @@
 import pytest
 
 from accord.domain.agreement import Agreement, AgreementKind, Event, EventKind, Term
+from accord.domain.classification import Level, LevelId, Scheme
 from accord.domain.consent import Consent
 from accord.domain.release import Rule
+from accord.domain.world import World
 from accord.errors import UnknownReferenceError, ValidationError
 from accord.policy import decide
-from accord.domain.classification import Level, LevelId, Scheme
-from accord.domain.world import World
 from tests.factories import D, events, gsomia, hub, party, record, table, world
 
 ON = D(2020, 6, 1)
