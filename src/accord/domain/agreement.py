@@ -293,6 +293,10 @@ class Agreement:
         elif self.kind is AgreementKind.HUB_ARRANGEMENT:
             msg = f"agreement {self.id}: a hub arrangement must name its hub"
             raise ValidationError(msg)
+        for event in self.events:
+            if event.party is not None and event.party not in self.parties:
+                msg = f"agreement {self.id}: event {event.kind} on {event.on} names {event.party}, not a party to it"
+                raise ValidationError(msg)
         for row in self.equivalences:
             for party, _ in row.levels:
                 if party not in self.parties:

@@ -1,1 +1,1 @@
-"""Wire and file formats, kept apart from the domain model (see docs/adr/0002)."""
+"""Wire and file formats, kept apart from the domain model (see docs/adr/0004)."""

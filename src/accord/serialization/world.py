@@ -33,6 +33,7 @@ from accord.serialization._yaml import Node, load_yaml
 __all__ = ["FILES", "FORMAT", "default_world_path", "load_world"]
 
 FORMAT: Final = "accord-world/1"
+SOURCE_KINDS: Final = ("P", "N", "W")
 FILES: Final = ("sources.yaml", "parties.yaml", "schemes.yaml", "agreements.yaml")
 
 _E = TypeVar("_E")
@@ -90,18 +91,15 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise self.fail(key, f"must be a whole number of 0 or more, not {value!r}")
+            raise self.fail(key, f"must be a whole number (0 or more), not {value!r}")
         return value
 
     def date(self, key: str, *, required: bool = True) -> dt.date | None:
         value = self.raw(key, required=required)
         if value is None:
             return None
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
+        # The loader keeps dates as text (see _yaml.py), so a date is always parsed here.
+        if isinstance(value, str) and len(value) == 10:  # noqa: PLR2004 - YYYY-MM-DD
             try:
                 return dt.date.fromisoformat(value)
             except ValueError:
@@ -136,7 +134,7 @@ class _Fields:
 
 def _items(data: Any, key: str, file: Path) -> list[tuple[Any, int]]:  # noqa: ANN401
     top = _Fields(data, file, file.stem)
-    fmt = top.text("format", FORMAT)
+    fmt = top.text("format")
     if fmt != FORMAT:
         raise top.fail("format", f"is {fmt!r}; this Accord reads {FORMAT!r}")
     items = top.raw(key)
@@ -182,7 +180,9 @@ def _load_sources(file: Path) -> dict[str, str]:
     for i, (node, line) in enumerate(_items(load_yaml(file), "sources", file)):
         f = _Fields(node, file, f"sources[{i}]", line)
         key, url = f.text("id"), f.text("url")
-        f.text("kind", "P")
+        kind = f.text("kind", "P")
+        if kind not in SOURCE_KINDS:
+            raise f.fail("kind", f"must be one of {', '.join(SOURCE_KINDS)} (primary, news, weak), not {kind!r}")
         f.opt("title")
         f.done()
         if key in out:
@@ -276,7 +276,7 @@ def _agreement(f: _Fields, sources: dict[str, str]) -> Agreement:
         for j, n in enumerate(_list(f, "equivalences", required=False))
     )
     clauses = _clauses(f, sources)
-    topics = _scope(f, "topics")
+    topics = _scope(f, "topics", required=f.node.get("kind") in _CARRYING_KINDS)
     purposes = _scope(f, "purposes")
     term = _term(f)
     excluded = tuple(f.texts("excluded_levels") or ())
@@ -316,8 +316,12 @@ def _list(f: _Fields, key: str, *, required: bool = True) -> list[Any]:
     return value
 
 
-def _scope(f: _Fields, key: str) -> frozenset[str] | None:
-    value = f.raw(key, required=False)
+# Agreements that carry records must state their scope, 'any' included: fail closed.
+_CARRYING_KINDS: Final = (str(AgreementKind.INFORMATION_SECURITY), str(AgreementKind.HUB_ARRANGEMENT))
+
+
+def _scope(f: _Fields, key: str, *, required: bool = False) -> frozenset[str] | None:
+    value = f.raw(key, required=required)
     if value is None or value == "any":
         return None
     items = f.texts(key)

@@ -232,3 +232,29 @@ def test_malformed_files(copy, setup, message):
 def test_not_a_directory(tmp_path):
     with pytest.raises(WorldFormatError, match="not a directory"):
         load_world(tmp_path / "missing")
+
+
+def test_format_key_is_required(copy):
+    path = copy / "parties.yaml"
+    edit(path, "format: accord-world/1\n", "")
+    with pytest.raises(WorldFormatError, match=r"parties\.format: is required"):
+        load_world(copy)
+
+
+def test_source_kind_must_be_known(copy):
+    edit(copy / "sources.yaml", "{id: W-JA2, kind: P,", "{id: W-JA2, kind: X,")
+    with pytest.raises(WorldFormatError, match=r"sources\[0\]\.kind: must be one of P, N, W"):
+        load_world(copy)
+
+
+def test_carrying_agreements_must_state_their_scope(copy):
+    # Fail closed: leaving out `topics` on a GSOMIA is an error, not "any topic".
+    edit(copy / "agreements.yaml", "    binding: true\n    topics: any\n    term:", "    binding: true\n    term:")
+    with pytest.raises(WorldFormatError, match=r"agreements\[0\]\.topics: is required"):
+        load_world(copy)
+
+
+def test_event_party_must_be_a_party_to_the_agreement(copy):
+    edit(copy / "agreements.yaml", "kind: termination-notified, party: KOR", "kind: termination-notified, party: USA")
+    with pytest.raises(WorldFormatError, match="names USA, not a party to it"):
+        load_world(copy)
