@@ -1,0 +1,42 @@
+"""The ``accord`` command: the Typer application and its one error handler.
+
+Exit status, which scripts can rely on: 0 success (and "allowed" for ``decide``), 1 a
+denied release, 2 bad input: an ``accord.errors.Error`` (printed as one ``error:``
+line, with a hint when there is one) or a usage error (unknown option, missing value).
+Any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from accord.cli.commands import agreements, decide, demo, node, world
+from accord.cli.commands._shared import EXIT_BAD_INPUT
+from accord.errors import Error
+
+__all__ = ["app", "run"]
+
+app = typer.Typer(
+    name="accord",
+    help=(
+        "Accord: agreement-governed information sharing between allied parties. "
+        "Exit status: 0 success or allowed, 1 denied, 2 bad input."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold secrets
+)
+app.command("init")(node.init)
+app.add_typer(world.app, name="world")
+app.add_typer(agreements.app, name="agreements")
+app.command("decide")(decide.decide)
+app.command("demo")(demo.demo)
+
+
+def run() -> None:
+    """Console-script entry point (``accord``); also ``python -m accord``."""
+    try:
+        app(prog_name="accord")
+    except Error as e:
+        typer.echo(f"error: {e.diagnostics()}", err=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None

@@ -1,0 +1,67 @@
+"""Run the real ``accord`` entry point in a subprocess, with a node home under tmp_path."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from accord.serialization.world import default_world_path
+
+SCRIPT = Path(sys.executable).with_name("accord")
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def home(tmp_path):
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def env(home):
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ACCORD_")}
+    base.update(ACCORD_HOME=str(home), COLUMNS="200", PYTHONIOENCODING="utf-8", NO_COLOR="1")
+    return base
+
+
+@pytest.fixture
+def accord(env):
+    """``accord(*args)`` runs the installed console script (``python -m accord`` if absent)."""
+    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "accord"]
+
+    def run(*args: str, extra_env: dict[str, str] | None = None) -> Result:
+        done = subprocess.run(  # noqa: S603 - our own entry point, fixed arguments
+            [*command, *args],
+            env={**env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=120,
+            check=False,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+@pytest.fixture
+def world_copy(tmp_path):
+    """A copy of the shipped world directory, to break or change."""
+    target = tmp_path / "world"
+    shutil.copytree(default_world_path(), target)
+    return target
