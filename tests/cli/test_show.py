@@ -33,6 +33,12 @@ def test_world_show_all_includes_agreements_not_in_force(accord):
     assert rows["KOR-JPN-GSOMIA"]["status"] == "not-in-force"
 
 
+def test_world_show_says_why_an_agreement_is_pending(accord):
+    result = accord("world", "show", "--on", "2019-09-01")
+    assert re.search(r"KOR-JPN-GSOMIA .*termination-pending .*2019-08-23", result.out)
+    assert "KOR-JPN-GSOMIA: termination-notified on 2019-08-23, takes effect 2019-11-23" in result.out
+
+
 def test_world_show_bad_date_is_bad_input(accord):
     result = accord("world", "show", "--on", "2015-13-01")
     assert result.code == 2

@@ -240,6 +240,7 @@ class AgreementRow:
     binding: bool
     topics: tuple[str, ...] | None
     status: AgreementStatus
+    since: dt.date | None
     reason: str
     fingerprint: str
 
@@ -259,6 +260,7 @@ class AgreementRow:
             "binding": self.binding,
             "topics": list(self.topics) if self.topics is not None else None,
             "status": str(self.status),
+            "since": self.since.isoformat() if self.since else None,
             "in_force": self.carries,
             "reason": self.reason,
             "fingerprint": self.fingerprint,
@@ -313,6 +315,7 @@ def _agreement_row(agreement: Agreement, on: dt.date) -> AgreementRow:
         binding=agreement.binding,
         topics=tuple(sorted(agreement.topics)) if agreement.topics is not None else None,
         status=agreement.status_on(on),
+        since=max((day for day, _, _ in agreement.timeline() if day <= on), default=None),
         reason=agreement.status_reason(on),
         fingerprint=agreement.fingerprint,
     )

@@ -93,6 +93,7 @@ def test_world_summary_on_2015_lists_tisa_and_not_the_bilateral(shipped):
     assert "TISA" in ids
     assert "KOR-JPN-GSOMIA" not in ids
     assert all(a.carries for a in summary.agreements)
+    assert next(a for a in summary.agreements if a.id == "TISA").since == D(2014, 12, 29)
     assert [p.code for p in summary.parties] == sorted(p.code for p in summary.parties)
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Final
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from accord.config import Settings
 from accord.services.world import SOURCE_RULE, LoadedWorld, open_world
@@ -25,6 +26,7 @@ __all__ = [
     "JsonOption",
     "OnOption",
     "WorldOption",
+    "new_table",
     "open_cli_world",
     "print_json",
     "stdout",
@@ -61,6 +63,17 @@ JsonOption = Annotated[
 def stdout() -> Console:
     """A console on stdout; plain text when piped (Rich drops colour and styles)."""
     return Console(highlight=False)
+
+
+def new_table(title: str, columns: tuple[str, ...], *, wrap: tuple[str, ...] = ()) -> Table:
+    """A table whose columns keep ids and dates on one line; ``wrap`` columns fold text."""
+    table = Table(title=title)
+    for column in columns:
+        if column in wrap:
+            table.add_column(column, overflow="fold")
+        else:
+            table.add_column(column, no_wrap=True)
+    return table
 
 
 def print_json(value: object) -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from accord.cli.commands._shared import (
     JsonOption,
     OnOption,
     WorldOption,
+    new_table,
     open_cli_world,
     print_json,
     stdout,
@@ -83,17 +83,13 @@ def _print_header(console: Console, detail: AgreementDetail) -> None:
 
 
 def _print_lifecycle(console: Console, detail: AgreementDetail) -> None:
-    events = Table(title="Events")
-    for column in ("date", "event", "party", "summary"):
-        events.add_column(column, overflow="fold")
+    events = new_table("Events", ("date", "event", "party", "summary"), wrap=("event", "summary"))
     for event in detail.events:
         kind = event.kind + (f" (effective {event.effective})" if event.effective else "")
         summary = event.summary + (" [inferred]" if event.inferred else "")
         events.add_row(event.on.isoformat(), kind, event.party or "", Text(summary))
     console.print(events)
-    timeline = Table(title="Status timeline")
-    for column in ("from", "status", "because"):
-        timeline.add_column(column, overflow="fold")
+    timeline = new_table("Status timeline", ("from", "status", "because"), wrap=("because",))
     for change in detail.timeline:
         style = "green" if change.status.carries else "red"
         timeline.add_row(change.on.isoformat(), Text(str(change.status), style=style), Text(change.cause))
@@ -106,9 +102,7 @@ def _print_lifecycle(console: Console, detail: AgreementDetail) -> None:
 def _print_terms(console: Console, detail: AgreementDetail) -> None:
     if detail.equivalences:
         parties = detail.row.parties
-        table = Table(title="Equivalences")
-        for column in (*parties, "english"):
-            table.add_column(column, overflow="fold")
+        table = new_table("Equivalences", (*parties, "english"), wrap=parties)
         for row in detail.equivalences:
             levels = dict(row.levels)
             english = row.english + (" (inferred)" if row.inferred else "")

@@ -19,6 +19,7 @@ from accord.cli.commands._shared import (
     JsonOption,
     OnOption,
     WorldOption,
+    new_table,
     open_cli_world,
     print_json,
     stdout,
@@ -129,9 +130,9 @@ def _show(console: Console, decision: Decision, via: str | None, loaded: LoadedW
 
 
 def _checks_table(decision: Decision) -> Table:
-    table = Table(title="Every rule checked", show_lines=False)
-    for column in ("rule", "ok", "detail", "route", "source"):
-        table.add_column(column, overflow="fold")
+    table = new_table(
+        "Every rule checked", ("rule", "ok", "detail", "route", "source"), wrap=("detail", "route", "source")
+    )
     for check in decision.checks:
         table.add_row(
             Text(str(check.rule)),

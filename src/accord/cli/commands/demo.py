@@ -13,15 +13,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.rule import Rule
-from rich.table import Table
 from rich.text import Text
 
-from accord.cli.commands._shared import JsonOption, print_json, stdout
+from accord.cli.commands._shared import JsonOption, new_table, print_json, stdout
 from accord.services.history import OTHER_TOPIC, TISA_TOPIC, replay
 from accord.services.world import read_world
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from accord.services.history import HistoryStep, Outcome
 
@@ -79,11 +79,8 @@ def _cell(outcome: Outcome) -> Text:
 
 
 def _summary(steps: tuple[HistoryStep, ...]) -> Table:
-    table = Table(title="KOR → JPN at KOR/MIL-II, by date")
-    table.add_column("date", no_wrap=True)
-    table.add_column("event", overflow="fold")
-    table.add_column(TISA_TOPIC)
-    table.add_column(OTHER_TOPIC)
+    columns = ("date", "event", TISA_TOPIC, OTHER_TOPIC)
+    table = new_table("KOR → JPN at KOR/MIL-II, by date", columns, wrap=("event",))
     for step in steps:
         table.add_row(
             step.on.isoformat(),

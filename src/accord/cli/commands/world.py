@@ -12,13 +12,13 @@ from pathlib import Path  # used at run time: Typer reads the annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from accord.cli.commands._shared import (
     JsonOption,
     OnOption,
     WorldOption,
+    new_table,
     open_cli_world,
     print_json,
     settings,
@@ -63,24 +63,29 @@ def show(
 def _print_summary(summary: WorldSummary, *, everything: bool) -> None:
     console = stdout()
     console.print(Text(f"World as of {summary.on}, from {summary.loaded.describe()}"), soft_wrap=True)
-    parties = Table(title="Parties")
-    for column in ("code", "name", "kind", "levels (highest first)"):
-        parties.add_column(column, overflow="fold")
+    levels = "levels (highest first)"
+    party_table = new_table("Parties", ("code", "name", "kind", levels), wrap=("name", levels))
     for party in summary.parties:
         name = f"{party.name} ({party.native_name})" if party.native_name else party.name
-        parties.add_row(party.code, Text(name), party.kind, Text(", ".join(party.levels)))
-    console.print(parties)
+        party_table.add_row(party.code, Text(name), party.kind, Text(", ".join(party.levels)))
+    console.print(party_table)
     what = "Agreements" if everything else "Agreements in force"
-    table = Table(title=f"{what} on {summary.on}")
-    for column in ("agreement", "kind", "parties", "hub", "status", "since"):
-        table.add_column(column, overflow="fold")
+    columns = ("agreement", "kind", "parties", "status", "since")
+    table = new_table(f"{what} on {summary.on}", columns, wrap=("kind", "parties"))
+    notes: list[str] = []
     for row in summary.agreements:
+        parties = ", ".join(row.parties) + (f" (hub {row.hub})" if row.hub else "")
         status = Text(str(row.status), style="green" if row.carries else "red")
-        table.add_row(row.id, row.kind, ", ".join(row.parties), row.hub or "", status, Text(row.reason))
-    if summary.agreements:
-        console.print(table)
-    else:
+        since = row.since.isoformat() if row.since else ""
+        table.add_row(row.id, row.kind, parties, status, since)
+        if row.status is not row.status.IN_FORCE:  # pending, not yet or no longer: say why
+            notes.append(f"  {row.id}: {row.reason}")
+    if not summary.agreements:
         console.print(Text(f"No agreement is in force on {summary.on}."))
+        return
+    console.print(table)
+    for note in notes:
+        console.print(Text(note), soft_wrap=True)
 
 
 @app.command("load")
@@ -88,7 +93,7 @@ def load(
     path: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[PATH]",
+            metavar="PATH",
             help="World directory to load (default: the dataset shipped with Accord).",
             show_default=False,
         ),
