@@ -65,3 +65,27 @@ def world_copy(tmp_path):
     target = tmp_path / "world"
     shutil.copytree(default_world_path(), target)
     return target
+
+
+@pytest.fixture
+def unsuspended_world(world_copy):
+    """The shipped world, but the 2019 notice was never suspended: the GSOMIA ends 2019-11-23."""
+    path = world_copy / "agreements.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(line for line in lines if "termination-notice-" not in line) + "\n", encoding="utf-8")
+    return world_copy
+
+
+@pytest.fixture
+def corrupt(world_copy):
+    """``corrupt(file, old, new)`` replaces ``old`` on its first line in a world file; returns that line's number."""
+
+    def replace(file: str, old: str, new: str) -> int:
+        path = world_copy / file
+        lines = path.read_text(encoding="utf-8").splitlines()
+        number = next(i for i, line in enumerate(lines, 1) if old in line)
+        lines[number - 1] = lines[number - 1].replace(old, new)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return number
+
+    return replace

@@ -126,18 +126,11 @@ def test_world_option_reads_that_directory(accord, world_copy):
     }
 
 
-def test_world_option_changes_the_answer(accord, world_copy):
-    path = world_copy / "agreements.yaml"
-    text = path.read_text(encoding="utf-8")
-    # A world where the 2019 notice was never suspended: the GSOMIA ends on 2019-11-23.
-    path.write_text(
-        "\n".join(line for line in text.splitlines() if "termination-notice-" not in line) + "\n",
-        encoding="utf-8",
-    )
-    direct = accord(*DECIDE, "--topic", "maritime-security", "--on", "2020-06-01", "--world", str(world_copy))
+def test_world_option_changes_the_answer(accord, unsuspended_world):
+    direct = accord(*DECIDE, "--topic", "maritime-security", "--on", "2020-06-01", "--world", str(unsuspended_world))
     assert direct.code == 1
     assert "terminated" in direct.out
-    missile = accord(*DECIDE, "--on", "2020-06-01", "--world", str(world_copy), "--json")
+    missile = accord(*DECIDE, "--on", "2020-06-01", "--world", str(unsuspended_world), "--json")
     assert missile.code == 0
     assert missile.json()["route"] == ["KOR", "USA", "JPN"]
 
@@ -148,12 +141,8 @@ def test_accord_world_environment_variable_is_the_next_source(accord, world_copy
     assert result.json()["world"]["source"] == "environment"
 
 
-def test_a_broken_world_names_file_line_and_field(accord, world_copy):
-    path = world_copy / "agreements.yaml"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    number = next(i for i, line in enumerate(lines, 1) if "kind: hub-arrangement" in line)
-    lines[number - 1] = lines[number - 1].replace("hub-arrangement", "hub-arangement")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+def test_a_broken_world_names_file_line_and_field(accord, world_copy, corrupt):
+    number = corrupt("agreements.yaml", "kind: hub-arrangement", "kind: hub-arangement")
     result = accord(*DECIDE, "--on", "2015-06-01", "--world", str(world_copy))
     assert result.code == 2
     assert result.out == ""

@@ -33,18 +33,11 @@ def test_init_then_load_twice_then_decide_from_the_registry(accord, home):
     assert accord("agreements", "show", "TISA", "--json").json()["world"]["source"] == "registry"
 
 
-def test_the_registry_holds_what_was_loaded(accord, world_copy):
-    path = world_copy / "agreements.yaml"
-    text = path.read_text(encoding="utf-8")
-    # A world in which the 2019 notice was never suspended or withdrawn.
-    path.write_text(
-        "\n".join(line for line in text.splitlines() if "termination-notice-" not in line) + "\n",
-        encoding="utf-8",
-    )
+def test_the_registry_holds_what_was_loaded(accord, unsuspended_world):
     assert accord("init").code == 0
-    loaded = accord("world", "load", str(world_copy))
+    loaded = accord("world", "load", str(unsuspended_world))
     assert loaded.code == 0, loaded.err
-    assert f"Loaded {world_copy} into the registry" in loaded.out
+    assert f"Loaded {unsuspended_world} into the registry" in loaded.out
     decided = accord(*DECIDE, "--topic", "maritime-security", "--on", "2020-06-01", "--json")
     assert decided.code == 1
     assert any("terminated" in r for r in decided.json()["reasons"])
@@ -55,14 +48,10 @@ def test_the_registry_holds_what_was_loaded(accord, world_copy):
         assert result.code == 0, result.err
 
 
-def test_loading_a_broken_world_changes_nothing(accord, world_copy):
+def test_loading_a_broken_world_changes_nothing(accord, world_copy, corrupt):
     assert accord("init").code == 0
     assert accord("world", "load").code == 0
-    path = world_copy / "schemes.yaml"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    number = next(i for i, line in enumerate(lines, 1) if "rank: 2" in line)
-    lines[number - 1] = lines[number - 1].replace("rank: 2", "rank: two")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    number = corrupt("schemes.yaml", "rank: 2", "rank: two")
     broken = accord("world", "load", str(world_copy))
     assert broken.code == 2
     assert broken.err.startswith("error: ")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 
 def test_world_show_on_2015_lists_tisa_in_force(accord):
@@ -108,9 +110,6 @@ def test_demo_json(accord):
 
 
 def test_python_dash_m_accord(env):
-    import subprocess  # noqa: PLC0415
-    import sys  # noqa: PLC0415
-
     done = subprocess.run(
         [sys.executable, "-m", "accord", "--help"], env=env, capture_output=True, text=True, check=False
     )
