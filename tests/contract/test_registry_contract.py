@@ -60,6 +60,7 @@ def test_loading_twice_reports_a_change_once(registry: Registry, shipped_world: 
         fingerprint=shipped_world.fingerprint,
     )
     assert second == dataclasses.replace(first, changed=False)
+    assert second.to_dict()["changed"] is False
     assert registry.has_world() is True
     assert registry.world() == shipped_world
     assert fingerprints(registry.world()) == fingerprints(shipped_world)

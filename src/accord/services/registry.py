@@ -10,9 +10,9 @@ deciding releases the policy engine's: this module only stores and fetches.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -28,7 +28,7 @@ __all__ = ["LoadReport", "Registry"]
 _INIT_HINT = "run `accord init` to set up the node's database"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class LoadReport:
     """What a world load did: whether anything changed, and what the world holds."""
 
@@ -40,13 +40,7 @@ class LoadReport:
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-compatible form (for ``--json`` output)."""
-        return {
-            "changed": self.changed,
-            "parties": self.parties,
-            "schemes": self.schemes,
-            "agreements": self.agreements,
-            "fingerprint": self.fingerprint,
-        }
+        return dataclasses.asdict(self)
 
 
 class Registry:
