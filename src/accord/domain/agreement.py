@@ -250,6 +250,11 @@ class Agreement:
     _dates: tuple[dt.date, ...] = field(init=False, repr=False, compare=False, hash=False)
     _rows_by_level: MappingProxyType[str, Equivalence] = field(init=False, repr=False, compare=False, hash=False)
     _clauses: MappingProxyType[str, Citation] = field(init=False, repr=False, compare=False, hash=False)
+    # Per transition, then once more for the days before the first one (index -1):
+    # the status and the line saying why. Decisions cite them on every request.
+    _statuses: tuple[AgreementStatus, ...] = field(init=False, repr=False, compare=False, hash=False)
+    _reasons: tuple[str, ...] = field(init=False, repr=False, compare=False, hash=False)
+    _cites: MappingProxyType[str, str] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         """Validate, order the events, and derive the status timeline and indexes."""
@@ -260,6 +265,9 @@ class Agreement:
         transitions = self._derive_transitions()
         object.__setattr__(self, "_transitions", transitions)
         object.__setattr__(self, "_dates", tuple(t[0] for t in transitions))
+        statuses = (*(t[1] for t in transitions), AgreementStatus.NOT_IN_FORCE)
+        object.__setattr__(self, "_statuses", statuses)
+        object.__setattr__(self, "_reasons", self._derive_reasons(transitions))
         rows: dict[str, Equivalence] = {}
         for row in self.equivalences:
             for _, ids in row.levels:
@@ -274,6 +282,7 @@ class Agreement:
                 raise ValidationError(msg)
         object.__setattr__(self, "_rows_by_level", MappingProxyType(rows))
         object.__setattr__(self, "_clauses", MappingProxyType(dict(self.clauses)))
+        object.__setattr__(self, "_cites", MappingProxyType({rule: str(c) for rule, c in self._clauses.items()}))
         object.__setattr__(self, "fingerprint", sha256_hex(self.to_dict()))
 
     def _validate_shape(self) -> None:  # noqa: C901 - one check per field, in order
@@ -367,30 +376,37 @@ class Agreement:
             out.append((notice, AgreementStatus.TERMINATED, -1))
         return tuple(out)
 
+    def _derive_reasons(self, transitions: tuple[_Transition, ...]) -> tuple[str, ...]:
+        """The ``status_reason`` line of each transition, then of the days before the first."""
+        out = []
+        for day, status, index in transitions:
+            if index < 0:
+                out.append(f"terminated: the termination notice took effect on {day}")
+                continue
+            event = self.events[index]
+            text = f"{event.kind} on {event.on}"
+            if status is AgreementStatus.TERMINATION_PENDING:
+                effective = event.effective or (self.term.termination_effective(event.on) if self.term else None)
+                text += f", takes effect {effective}"
+            out.append(text)
+        first = next((e for e in self.events if e.kind is EventKind.IN_FORCE), None)
+        out.append("never entered into force" if first is None else f"enters into force on {first.on}")
+        return tuple(out)
+
     # -- queries ---------------------------------------------------------------------
 
     def status_on(self, on: dt.date) -> AgreementStatus:
         """The status on ``on`` (events dated ``on`` already count)."""
-        i = bisect.bisect_right(self._dates, on)
-        return self._transitions[i - 1][1] if i else AgreementStatus.NOT_IN_FORCE
+        return self._statuses[bisect.bisect_right(self._dates, on) - 1]
 
     def status_reason(self, on: dt.date) -> str:
         """One line saying which event gave the status on ``on``."""
-        i = bisect.bisect_right(self._dates, on)
-        if not i:
-            first = next((e for e in self.events if e.kind is EventKind.IN_FORCE), None)
-            if first is None:
-                return "never entered into force"
-            return f"enters into force on {first.on}"
-        day, status, index = self._transitions[i - 1]
-        if index < 0:
-            return f"terminated: the termination notice took effect on {day}"
-        event = self.events[index]
-        text = f"{event.kind} on {event.on}"
-        if status is AgreementStatus.TERMINATION_PENDING:
-            effective = event.effective or (self.term.termination_effective(event.on) if self.term else None)
-            text += f", takes effect {effective}"
-        return text
+        return self._reasons[bisect.bisect_right(self._dates, on) - 1]
+
+    def status_with_reason(self, on: dt.date) -> tuple[AgreementStatus, str]:
+        """``status_on`` and ``status_reason`` together, for one look-up of the date."""
+        i = bisect.bisect_right(self._dates, on) - 1
+        return self._statuses[i], self._reasons[i]
 
     def timeline(self) -> tuple[tuple[dt.date, AgreementStatus, Event | None], ...]:
         """Every status change in date order, with the event behind it (None: notice took effect)."""
@@ -424,6 +440,10 @@ class Agreement:
     def clause(self, rule: str) -> Citation | None:
         """The clause this agreement cites for a rule (e.g. ``scope``), if any."""
         return self._clauses.get(rule)
+
+    def cite(self, rule: str) -> str:
+        """The clause cited for a rule as text (``str(clause)``), or the agreement's id if none."""
+        return self._cites.get(rule, self.id)
 
     def to_dict(self) -> dict[str, object]:
         """The full definition as plain JSON; its canonical hash is the fingerprint."""

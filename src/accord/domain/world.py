@@ -8,6 +8,7 @@ parties, its equivalence levels, the agreements it relies on).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeVar
@@ -36,6 +37,10 @@ class World:
     _agreements: MappingProxyType[str, Agreement] = field(init=False, repr=False, compare=False)
     _carriers: MappingProxyType[_Pair, tuple[Agreement, ...]] = field(init=False, repr=False, compare=False)
     _hubs: MappingProxyType[_Pair, tuple[Agreement, ...]] = field(init=False, repr=False, compare=False)
+    # Every level of every scheme by id, and the party codes: decisions look these up
+    # for each portion and each party a record is releasable to.
+    _levels: MappingProxyType[str, Level] = field(init=False, repr=False, compare=False)
+    _codes: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:  # noqa: C901 - validation and indexing in one pass
         """Check every reference and build the pair indexes."""
@@ -66,6 +71,8 @@ class World:
         object.__setattr__(self, "_agreements", MappingProxyType(agreements))
         object.__setattr__(self, "_carriers", MappingProxyType({k: tuple(v) for k, v in carriers.items()}))
         object.__setattr__(self, "_hubs", MappingProxyType({k: tuple(v) for k, v in hubs.items()}))
+        object.__setattr__(self, "_levels", MappingProxyType({lv.id: lv for s in self.schemes for lv in s.levels}))
+        object.__setattr__(self, "_codes", frozenset(parties))
 
     # -- look-ups -----------------------------------------------------------------
 
@@ -86,8 +93,17 @@ class World:
         """The classification scheme of a party."""
         return self._schemes[self.party(code).scheme]
 
+    def check_parties(self, codes: Collection[str]) -> None:
+        """Raise as ``party`` does for the first of ``codes`` that is not a known party."""
+        if not self._codes.issuperset(codes):
+            for code in codes:
+                self.party(code)
+
     def level(self, level_id: str) -> Level:
         """Any level by its id (``KOR/MIL-II``)."""
+        level = self._levels.get(level_id)
+        if level is not None:
+            return level
         scheme = self._schemes.get(level_id.partition("/")[0])
         if scheme is None:
             msg = f"unknown level {level_id!r}: no scheme {level_id.partition('/')[0]!r}"

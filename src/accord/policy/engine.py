@@ -10,12 +10,17 @@ otherwise a route through the hub of a hub arrangement (TISA) that names that hu
 covers every party and topic, each leg lawful under its own bilateral agreement.
 Candidates are found through the world's pair index, so cost does not grow with the
 number of agreements in the registry.
+
+Every decision carries a dozen explained checks and ``bench/decide.py`` measures how
+many the engine makes a second; so the text each agreement cites is cached on the
+agreement (``Agreement.cite``, ``status_with_reason``), the date is formatted once per
+decision, and the rules are bound to module names below.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from accord.domain.agreement import Agreement
 from accord.domain.consent import Consent
@@ -30,6 +35,16 @@ FAIL_CLOSED = "Accord rule 1: no agreement in force, no release (fail closed)"
 ORIGINATOR_CHOICE = "Accord rule 3: releasability is the originator's choice"
 THIRD_PARTY = "Accord rule 5: onward release needs the originator's prior written consent"
 DIRECT_FIRST = "Accord rule 6: a lawful direct route is preferred to a hub"
+INFERRED_NOTE = " (equivalence inferred: no published table)"
+
+# Enum members are looked up through the class on each use; these are read many
+# times per decision.
+_ROUTE, _IN_FORCE, _LEVEL, _RELEASABLE = Rule.ROUTE, Rule.IN_FORCE, Rule.LEVEL, Rule.RELEASABLE
+_SCOPE, _CONSENT, _HUB, _MARKING = Rule.SCOPE, Rule.CONSENT, Rule.HUB, Rule.MARKING
+
+# Check(...) and Hop(...) run a Python-level __new__; tuple.__new__ builds the same
+# NamedTuple directly, and decisions make a dozen of them.
+_new = tuple.__new__
 
 # portion id -> (level at this point of the route, whether an inferred row was used)
 _Levels = dict[str, tuple[str, bool]]
@@ -51,28 +66,27 @@ def decide(  # noqa: PLR0913 - the question has this many parts
     """
     sender = holder or record.originator
     _validate(record, sender, recipient, world)
+    day = str(on)  # the text f"{on}" gives, made once rather than in every check
     checks: list[Check] = []
-    portions = _releasable(record, recipient, on, world, checks)
-    if portions:
-        _check_consent(record, sender, recipient, on, world, tuple(consents), checks)
-    if not portions or not all(c.passed for c in checks if c.rule is Rule.CONSENT):
+    portions = _releasable(record, recipient, on, day, world, checks)
+    if not portions or not _check_consent(record, sender, recipient, on, day, world, tuple(consents), checks):
         return _deny(record, sender, recipient, on, checks)
 
     route_key = f"{sender}>{recipient}"
     start = _held_levels(world, record, sender, portions, route_key, checks)
     if not start:
         return _deny(record, sender, recipient, on, checks)
-    hop = _leg(world, sender, recipient, start, record, on, route_key, checks)
-    if hop is not None:
-        hops, out = hop
-        checks.append(Check(Rule.HUB, True, "direct route lawful: no hub needed", DIRECT_FIRST, route_key))
-        return _permit(record, sender, recipient, on, world, (hops,), out, checks)
+    direct = _leg(world, sender, recipient, start, record, on, day, route_key, checks)
+    if direct is not None:
+        hop, out = direct
+        checks.append(_new(Check, (_HUB, True, "direct route lawful: no hub needed", DIRECT_FIRST, route_key)))
+        return _permit(record, sender, recipient, on, world, (hop,), out, checks)
 
     for arrangement in world.arrangements(sender, recipient):
-        routed = _hub_route(world, arrangement, sender, recipient, start, record, on, checks)
+        routed = _hub_route(world, arrangement, sender, recipient, start, record, on, day, checks)
         if routed is not None:
-            hops2, out = routed
-            return _permit(record, sender, recipient, on, world, hops2, out, checks)
+            hops, out = routed
+            return _permit(record, sender, recipient, on, world, hops, out, checks)
     return _deny(record, sender, recipient, on, checks)
 
 
@@ -82,43 +96,39 @@ def _validate(record: Record, sender: str, recipient: str, world: World) -> None
     scheme = world.scheme_of(record.originator)
     for portion in record.portions:
         scheme.level(portion.level)
-        for code in portion.rel_to:
-            world.party(code)
+        world.check_parties(portion.rel_to)
     if sender == recipient:
         msg = f"{sender} cannot release a record to itself"
         raise ValidationError(msg)
 
 
-def _releasable(
-    record: Record, recipient: str, on: dt.date, world: World, checks: list[Check]
-) -> tuple[Portion, ...]:
+def _releasable(  # noqa: PLR0913
+    record: Record, recipient: str, on: dt.date, day: str, world: World, checks: list[Check]
+) -> list[Portion]:
     """Rule 3 per portion, and that each portion's level exists on the date."""
     out: list[Portion] = []
     for portion in record.portions:
         level = world.level(portion.level)
         if not level.valid_on(on):
-            checks.append(
-                Check(Rule.LEVEL, False, f"portion {portion.id}: level {level.id} does not exist on {on}", ORIGINATOR_CHOICE, "")
-            )
+            detail = f"portion {portion.id}: level {level.id} does not exist on {day}"
+            checks.append(_new(Check, (_LEVEL, False, detail, ORIGINATOR_CHOICE, "")))
             continue
         if recipient in portion.rel_to:
-            checks.append(
-                Check(Rule.RELEASABLE, True, f"portion {portion.id} is REL TO {recipient}", ORIGINATOR_CHOICE, "")
-            )
+            detail = f"portion {portion.id} is REL TO {recipient}"
+            checks.append(_new(Check, (_RELEASABLE, True, detail, ORIGINATOR_CHOICE, "")))
             out.append(portion)
         else:
             rel = ", ".join(sorted(portion.rel_to)) or "nobody"
-            checks.append(
-                Check(Rule.RELEASABLE, False, f"portion {portion.id} is not releasable to {recipient} (REL TO {rel})", ORIGINATOR_CHOICE, "")
-            )
-    return tuple(out)
+            detail = f"portion {portion.id} is not releasable to {recipient} (REL TO {rel})"
+            checks.append(_new(Check, (_RELEASABLE, False, detail, ORIGINATOR_CHOICE, "")))
+    return out
 
 
 def _held_levels(  # noqa: PLR0913
     world: World,
     record: Record,
     holder: str,
-    portions: tuple[Portion, ...],
+    portions: Sequence[Portion],
     route_key: str,
     checks: list[Check],
 ) -> _Levels:
@@ -139,11 +149,14 @@ def _held_levels(  # noqa: PLR0913
             if row is not None and held:
                 out[portion.id] = (held[0], row.inferred)
                 detail = f"portion {portion.id}: {holder} holds {portion.level} as {held[0]} under {agreement.id}"
-                checks.append(Check(Rule.LEVEL, True, detail, str(agreement.clause("marking") or agreement.id), route_key))
+                checks.append(_new(Check, (_LEVEL, True, detail, agreement.cite("marking"), route_key)))
                 break
         else:
-            detail = f"portion {portion.id}: {holder} has no agreement with {record.originator} giving an equivalent of {portion.level}"
-            checks.append(Check(Rule.LEVEL, False, detail, FAIL_CLOSED, route_key))
+            detail = (
+                f"portion {portion.id}: {holder} has no agreement with {record.originator} "
+                f"giving an equivalent of {portion.level}"
+            )
+            checks.append(_new(Check, (_LEVEL, False, detail, FAIL_CLOSED, route_key)))
     return out
 
 
@@ -152,35 +165,48 @@ def _check_consent(  # noqa: PLR0913
     sender: str,
     recipient: str,
     on: dt.date,
+    day: str,
     world: World,
     consents: tuple[Consent, ...],
     checks: list[Check],
-) -> None:
+) -> bool:
     """Rule 5: the originator's own release, a consent object, or a hub's mandate."""
     originator = record.originator
     if sender == originator:
-        checks.append(Check(Rule.CONSENT, True, f"{sender} is the originator: no consent needed", ORIGINATOR_CHOICE, ""))
-        return
+        detail = f"{sender} is the originator: no consent needed"
+        checks.append(_new(Check, (_CONSENT, True, detail, ORIGINATOR_CHOICE, "")))
+        return True
     for consent in consents:
         if consent.permits(
-            originator=originator, holder=sender, third_party=recipient,
-            record_id=record.id, topics=record.topics, on=on,
+            originator=originator,
+            holder=sender,
+            third_party=recipient,
+            record_id=record.id,
+            topics=record.topics,
+            on=on,
         ):
-            checks.append(
-                Check(Rule.CONSENT, True, f"{originator} consented ({consent.id}) to {sender} releasing it to {recipient} until {consent.valid_until}", THIRD_PARTY, "")
+            detail = (
+                f"{originator} consented ({consent.id}) to {sender} releasing it to {recipient} "
+                f"until {consent.valid_until}"
             )
-            return
+            checks.append(_new(Check, (_CONSENT, True, detail, THIRD_PARTY, "")))
+            return True
     for arrangement in world.arrangements(originator, recipient):
         if arrangement.hub == sender and arrangement.status_on(on).carries and _in_scope(arrangement, record):
             cite = arrangement.clause("consent") or arrangement.clause("hub")
-            checks.append(
-                Check(Rule.CONSENT, True, f"{originator} marked it REL TO {recipient}: consent for hub {sender} to forward it under {arrangement.id}", str(cite or arrangement.id), "")
+            detail = (
+                f"{originator} marked it REL TO {recipient}: consent for hub {sender} "
+                f"to forward it under {arrangement.id}"
             )
-            return
+            checks.append(_new(Check, (_CONSENT, True, detail, str(cite or arrangement.id), "")))
+            return True
     source = _consent_source(world, originator, sender)
-    checks.append(
-        Check(Rule.CONSENT, False, f"onward release of a {originator} record by {sender} to {recipient} needs {originator}'s prior written consent; none covers it on {on}", source, "")
+    detail = (
+        f"onward release of a {originator} record by {sender} to {recipient} needs "
+        f"{originator}'s prior written consent; none covers it on {day}"
     )
+    checks.append(_new(Check, (_CONSENT, False, detail, source, "")))
+    return False
 
 
 def _consent_source(world: World, originator: str, holder: str) -> str:
@@ -198,21 +224,23 @@ def _in_scope(agreement: Agreement, record: Record) -> bool:
 
 
 def _scope_check(agreement: Agreement, record: Record, route_key: str) -> Check:
-    source = str(agreement.clause("scope") or agreement.id)
-    if agreement.topics is not None and not record.topics <= agreement.topics:
-        outside = ", ".join(sorted(record.topics - agreement.topics))
-        allowed = ", ".join(sorted(agreement.topics))
-        return Check(Rule.SCOPE, False, f"topic {outside} is outside {agreement.id} (covers {allowed} only)", source, route_key)
-    if agreement.purposes is not None and record.purpose not in agreement.purposes:
-        return Check(Rule.SCOPE, False, f"purpose {record.purpose or '(none)'} is outside {agreement.id}", source, route_key)
-    return Check(Rule.SCOPE, True, f"topics within the scope of {agreement.id}", source, route_key)
+    source = agreement.cite("scope")
+    topics, purposes = agreement.topics, agreement.purposes
+    if topics is not None and not record.topics <= topics:
+        outside = ", ".join(sorted(record.topics - topics))
+        allowed = ", ".join(sorted(topics))
+        detail = f"topic {outside} is outside {agreement.id} (covers {allowed} only)"
+        return _new(Check, (_SCOPE, False, detail, source, route_key))
+    if purposes is not None and record.purpose not in purposes:
+        detail = f"purpose {record.purpose or '(none)'} is outside {agreement.id}"
+        return _new(Check, (_SCOPE, False, detail, source, route_key))
+    return _new(Check, (_SCOPE, True, f"topics within the scope of {agreement.id}", source, route_key))
 
 
-def _in_force_check(agreement: Agreement, on: dt.date, route_key: str) -> Check:
-    status = agreement.status_on(on)
-    source = str(agreement.clause("in-force") or agreement.id)
-    reason = agreement.status_reason(on)
-    return Check(Rule.IN_FORCE, status.carries, f"{agreement.id} is {status} on {on} ({reason})", source, route_key)
+def _in_force_check(agreement: Agreement, on: dt.date, day: str, route_key: str) -> Check:
+    status, reason = agreement.status_with_reason(on)
+    detail = f"{agreement.id} is {status} on {day} ({reason})"
+    return _new(Check, (_IN_FORCE, status.carries, detail, agreement.cite("in-force"), route_key))
 
 
 def _leg(  # noqa: PLR0913
@@ -222,6 +250,7 @@ def _leg(  # noqa: PLR0913
     levels: _Levels,
     record: Record,
     on: dt.date,
+    day: str,
     route_key: str,
     checks: list[Check],
 ) -> tuple[Hop, _Levels] | None:
@@ -232,23 +261,31 @@ def _leg(  # noqa: PLR0913
     """
     carriers = world.carriers(sender, receiver)
     if not carriers:
-        checks.append(Check(Rule.ROUTE, False, f"no information-security agreement binds {sender} and {receiver}", FAIL_CLOSED, route_key))
+        detail = f"no information-security agreement binds {sender} and {receiver}"
+        checks.append(_new(Check, (_ROUTE, False, detail, FAIL_CLOSED, route_key)))
         return None
     tried: list[Check] = []
     for agreement in carriers:
-        local = [_in_force_check(agreement, on, route_key), _scope_check(agreement, record, route_key)]
+        local = [_in_force_check(agreement, on, day, route_key), _scope_check(agreement, record, route_key)]
         if not (local[0].passed and local[1].passed):
-            tried.extend(local)
+            tried += local
             continue
         out = _translate(world, agreement, receiver, levels, on, route_key, local)
         if out:
-            checks.extend(local)
-            top = max(out, key=lambda pid: world.level(levels[pid][0]).rank)
-            hop = Hop(sender, receiver, agreement.id, agreement.fingerprint, levels[top][0], out[top][0], out[top][1])
+            checks += local
+            top = _highest(world, out, levels)
+            hop = _new(Hop, (sender, receiver, agreement.id, agreement.fingerprint, levels[top][0], *out[top]))
             return hop, out
-        tried.extend(local)
-    checks.extend(tried)
+        tried += local
+    checks += tried
     return None
+
+
+def _highest(world: World, portions: Collection[str], levels: _Levels) -> str:
+    """The portion of ``portions`` whose level in ``levels`` ranks highest (the first if tied)."""
+    if len(portions) == 1:
+        return next(iter(portions))
+    return max(portions, key=lambda pid: world.level(levels[pid][0]).rank)
 
 
 def _translate(  # noqa: PLR0913
@@ -261,19 +298,23 @@ def _translate(  # noqa: PLR0913
     checks: list[Check],
 ) -> _Levels:
     """Rule 2 per portion: the level's equivalent for ``receiver`` under ``agreement``."""
-    source = str(agreement.clause("level-covered") or agreement.id)
     out: _Levels = {}
     for pid, (level_id, inferred) in levels.items():
         row = agreement.equivalence_row(level_id)
         target = None
         if row is not None:
-            target = next((i for i in row.for_party(receiver) if world.level(i).valid_on(on)), None)
+            for candidate in row.for_party(receiver):
+                if world.level(candidate).valid_on(on):
+                    target = candidate
+                    break
         if target is None or row is None:
             why = "is excluded from" if level_id in agreement.excluded_levels else "has no equivalent under"
-            checks.append(Check(Rule.LEVEL, False, f"portion {pid}: {level_id} {why} {agreement.id}", source, route_key))
+            detail = f"portion {pid}: {level_id} {why} {agreement.id}"
+            checks.append(_new(Check, (_LEVEL, False, detail, agreement.cite("level-covered"), route_key)))
             continue
-        note = " (equivalence inferred: no published table)" if row.inferred else ""
-        checks.append(Check(Rule.LEVEL, True, f"portion {pid}: {level_id} = {target} under {agreement.id}{note}", row.source or source, route_key))
+        note = INFERRED_NOTE if row.inferred else ""
+        detail = f"portion {pid}: {level_id} = {target} under {agreement.id}{note}"
+        checks.append(_new(Check, (_LEVEL, True, detail, row.source or agreement.cite("level-covered"), route_key)))
         out[pid] = (target, inferred or row.inferred)
     return out
 
@@ -286,38 +327,38 @@ def _hub_route(  # noqa: PLR0913
     levels: _Levels,
     record: Record,
     on: dt.date,
+    day: str,
     checks: list[Check],
 ) -> tuple[tuple[Hop, ...], _Levels] | None:
     """Rule 6: through the arrangement's hub, each leg lawful on its own."""
     hub = arrangement.hub
     assert hub is not None  # noqa: S101 - the world indexes only arrangements with a hub
     route_key = f"{sender}>{hub}>{recipient}"
-    source = str(arrangement.clause("hub") or arrangement.id)
+    named = f"{arrangement.id} names {hub} as hub and covers {sender} and {recipient}"
     local = [
-        _in_force_check(arrangement, on, route_key),
+        _in_force_check(arrangement, on, day, route_key),
         _scope_check(arrangement, record, route_key),
-        Check(Rule.HUB, True, f"{arrangement.id} names {hub} as hub and covers {sender} and {recipient}", source, route_key),
+        _new(Check, (_HUB, True, named, arrangement.cite("hub"), route_key)),
     ]
-    cap = str(arrangement.clause("level-covered") or arrangement.id)
+    cap = arrangement.cite("level-covered")
     within = {pid: lv for pid, lv in levels.items() if arrangement.covers_level(lv[0])}
     for pid, (level_id, _) in levels.items():
         inside = pid in within
-        detail = f"portion {pid}: {level_id} {'is within' if inside else 'is above or outside'} the levels {arrangement.id} covers"
-        local.append(Check(Rule.LEVEL, inside, detail, cap, route_key))
+        where = "is within" if inside else "is above or outside"
+        detail = f"portion {pid}: {level_id} {where} the levels {arrangement.id} covers"
+        local.append(_new(Check, (_LEVEL, inside, detail, cap, route_key)))
+    checks += local
     if not (local[0].passed and local[1].passed and within):
-        checks.extend(local)
         return None
-    checks.extend(local)
-    first = _leg(world, sender, hub, within, record, on, route_key, checks)
+    first = _leg(world, sender, hub, within, record, on, day, route_key, checks)
     if first is None:
         return None
-    second = _leg(world, hub, recipient, first[1], record, on, route_key, checks)
+    second = _leg(world, hub, recipient, first[1], record, on, day, route_key, checks)
     if second is None:
         return None
     consent = arrangement.clause("consent") or arrangement.clause("hub")
-    checks.append(
-        Check(Rule.CONSENT, True, f"{record.originator} marked it REL TO {recipient}: consent for {hub} to forward it", str(consent or arrangement.id), route_key)
-    )
+    detail = f"{record.originator} marked it REL TO {recipient}: consent for {hub} to forward it"
+    checks.append(_new(Check, (_CONSENT, True, detail, str(consent or arrangement.id), route_key)))
     return (first[0], second[0]), second[1]
 
 
@@ -332,9 +373,11 @@ def _permit(  # noqa: PLR0913
     checks: list[Check],
 ) -> Decision:
     originator = world.party(record.originator)
-    released = tuple(p.id for p in record.portions if p.id in arrived)
-    withheld = tuple(p.id for p in record.portions if p.id not in arrived)
-    top = max(released, key=lambda pid: world.level(arrived[pid][0]).rank)
+    released: list[str] = []
+    withheld: list[str] = []
+    for portion in record.portions:
+        (released if portion.id in arrived else withheld).append(portion.id)
+    top = _highest(world, released, arrived)
     origin_level = world.level(next(p.level for p in record.portions if p.id == top))
     target = world.level(arrived[top][0])
     last = world.agreement(hops[-1].agreement)
@@ -349,11 +392,9 @@ def _permit(  # noqa: PLR0913
         recipient_level_name=target.label(),
         english=row.english if row is not None else "",
     )
-    route = (sender, *(h.receiver for h in hops))
-    marking = str(last.clause("marking") or last.id)
-    checks.append(
-        Check(Rule.MARKING, True, f"marked for {recipient}: {label.text()}", marking, ">".join(route))
-    )
+    route = (sender, *[h.receiver for h in hops])
+    detail = f"marked for {recipient}: {label.text()}"
+    checks.append(_new(Check, (_MARKING, True, detail, last.cite("marking"), ">".join(route))))
     return Decision(
         allowed=True,
         record_id=record.id,
@@ -364,14 +405,14 @@ def _permit(  # noqa: PLR0913
         hops=hops,
         checks=tuple(checks),
         label=label,
-        released_portions=released,
-        withheld_portions=withheld,
+        released_portions=tuple(released),
+        withheld_portions=tuple(withheld),
     )
 
 
 def _deny(record: Record, sender: str, recipient: str, on: dt.date, checks: list[Check]) -> Decision:
     if not checks:  # pragma: no cover - every path records at least one check
-        checks.append(Check(Rule.ROUTE, False, "no rule allowed it", FAIL_CLOSED, ""))
+        checks.append(_new(Check, (_ROUTE, False, "no rule allowed it", FAIL_CLOSED, "")))
     return Decision(
         allowed=False,
         record_id=record.id,
@@ -383,5 +424,5 @@ def _deny(record: Record, sender: str, recipient: str, on: dt.date, checks: list
         checks=tuple(checks),
         label=None,
         released_portions=(),
-        withheld_portions=tuple(p.id for p in record.portions),
+        withheld_portions=tuple([p.id for p in record.portions]),
     )
