@@ -118,7 +118,7 @@ def world(*agreements: Agreement, codes: tuple[str, ...] = ("AAA", "BBB", "HHH",
     )
 
 
-def record(  # noqa: PLR0913
+def record(
     originator: str = "AAA",
     level: int = 2,
     rel_to: tuple[str, ...] = ("BBB",),

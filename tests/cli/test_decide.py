@@ -31,8 +31,8 @@ def test_json_is_one_object_with_the_documented_keys(accord):
     assert {"allowed", "route", "agreements", "recipient_label", "reasons", "checks"} <= set(data)
     assert data["allowed"] is True
     assert data["route"] == ["KOR", "USA", "JPN"]
-    assert data["via"] == "TISA"
-    assert [a["id"] for a in data["agreements"]] == ["KOR-USA-GSOMIA", "USA-JPN-GSOMIA"]
+    assert data["via"]["id"] == "TISA"
+    assert [a["id"] for a in data["agreements"]] == ["TISA", "KOR-USA-GSOMIA", "USA-JPN-GSOMIA"]
     assert data["recipient_label"]["recipient_level"] == "JPN/GOKUHI"
     assert data["world"]["source"] == "shipped"
     assert data["on"] == "2015-06-01"

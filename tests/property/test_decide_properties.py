@@ -187,7 +187,9 @@ SHIPPED_CODES = tuple(sorted(SHIPPED_LEVELS))
 @st.composite
 def shipped_requests(draw: st.DrawFn) -> tuple[Record, str, dt.date]:
     originator = draw(st.sampled_from(SHIPPED_CODES))
-    levels = SHIPPED_LEVELS[originator]
+    on = dt.date(1980, 1, 1) + dt.timedelta(days=draw(st.integers(0, 18000)))
+    # Only levels in use on the date: a marking that did not exist then is bad input.
+    levels = [i for i in SHIPPED_LEVELS[originator] if SHIPPED.level(i).valid_on(on)]
     rank = draw(st.integers(0, len(levels) - 1))
     record = Record(
         id="r",
@@ -203,7 +205,6 @@ def shipped_requests(draw: st.DrawFn) -> tuple[Record, str, dt.date]:
         ),
     )
     recipient = draw(st.sampled_from([c for c in SHIPPED_CODES if c != originator]))
-    on = dt.date(1980, 1, 1) + dt.timedelta(days=draw(st.integers(0, 18000)))
     return record, recipient, on
 
 
@@ -220,7 +221,9 @@ def test_shipped_world_properties(request):
         assert d.label is not None
         assert d.label.recipient_level.startswith(f"{recipient}/")
     scheme = SHIPPED.scheme_of(record.originator)
-    higher = [lv.id for lv in scheme.levels if lv.rank > scheme.level(record.portions[0].level).rank]
+    higher = [
+        lv.id for lv in scheme.levels if lv.rank > scheme.level(record.portions[0].level).rank and lv.valid_on(on)
+    ]
     for level in higher:
         raised = dataclasses.replace(record, portions=(dataclasses.replace(record.portions[0], level=level),))
         if not d:

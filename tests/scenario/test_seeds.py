@@ -12,6 +12,7 @@ import pytest
 
 from accord.domain.agreement import AgreementStatus
 from accord.domain.record import Record
+from accord.errors import ValidationError
 from accord.policy import decide
 from accord.serialization.world import load_world
 
@@ -91,7 +92,8 @@ class TestSeed004October2014:
         for on in (D(2014, 12, 29), D(2015, 6, 1)):
             d = ask("KOR", "JPN", on)
             assert d.route == ("KOR", "USA", "JPN")
-            assert [a for a, _ in d.agreements] == ["KOR-USA-GSOMIA", "USA-JPN-GSOMIA"]
+            assert [a for a, _ in d.agreements] == ["TISA", "KOR-USA-GSOMIA", "USA-JPN-GSOMIA"]
+            assert d.via == ("TISA", WORLD.agreement("TISA").fingerprint)
             assert d.relies_on_inferred  # no published KOR-USA or USA-JPN table
             assert d.label is not None
             assert d.label.recipient_level == "JPN/GOKUHI"
@@ -163,9 +165,13 @@ class TestSeed003August2023:
 
     def test_japanese_levels_follow_the_2014_secrecy_law(self):
         tokutei = Record.single(id="r", originator="JPN", level="JPN/TOKUTEI", topics={"dprk-missile"}, rel_to={"KOR"})
-        assert not decide(tokutei, "KOR", on=D(2014, 12, 9), world=WORLD)
+        with pytest.raises(
+            ValidationError, match=r"JPN/TOKUTEI does not exist on 2014-12-09 \(in use 2014-12-10 to now\)"
+        ):
+            decide(tokutei, "KOR", on=D(2014, 12, 9), world=WORLD)
         d = decide(tokutei, "KOR", on=D(2017, 1, 1), world=WORLD)
         assert d.label.recipient_level == "KOR/MIL-II"
         boei = Record.single(id="r", originator="JPN", level="JPN/BOEI", topics={"dprk-missile"}, rel_to={"USA"})
         assert decide(boei, "USA", on=D(2010, 1, 1), world=WORLD)
-        assert not decide(boei, "USA", on=D(2015, 1, 1), world=WORLD)
+        with pytest.raises(ValidationError, match="JPN/BOEI does not exist on 2015-01-01"):
+            decide(boei, "USA", on=D(2015, 1, 1), world=WORLD)

@@ -118,6 +118,7 @@ class Decision:
     label: Label | None
     released_portions: tuple[str, ...]
     withheld_portions: tuple[str, ...]
+    via: tuple[str, str] | None = None  # (id, fingerprint) of the hub arrangement routed under
 
     def __bool__(self) -> bool:
         """A denial is falsy."""
@@ -125,8 +126,11 @@ class Decision:
 
     @property
     def agreements(self) -> tuple[tuple[str, str], ...]:
-        """(agreement id, fingerprint) of every agreement the chosen route relies on."""
-        seen: dict[str, str] = {}
+        """(agreement id, fingerprint) of every agreement the chosen route relies on.
+
+        On a hub route the arrangement comes first, then each leg's agreement.
+        """
+        seen: dict[str, str] = dict([self.via]) if self.via is not None else {}
         for hop in self.hops:
             seen.setdefault(hop.agreement, hop.fingerprint)
         return tuple(seen.items())
@@ -155,6 +159,7 @@ class Decision:
             "route": list(self.route),
             "hops": [h.to_dict() for h in self.hops],
             "agreements": [{"id": i, "fingerprint": f} for i, f in self.agreements],
+            "via": {"id": self.via[0], "fingerprint": self.via[1]} if self.via else None,
             "recipient_label": self.label.to_dict() if self.label else None,
             "released_portions": list(self.released_portions),
             "withheld_portions": list(self.withheld_portions),

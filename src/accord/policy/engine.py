@@ -65,15 +65,15 @@ def decide(  # noqa: PLR0913 - the question has this many parts
         ValidationError: an unknown party or level, or a release to oneself.
     """
     sender = holder or record.originator
-    _validate(record, sender, recipient, world)
+    _validate(record, sender, recipient, on, world)
     day = str(on)  # the text f"{on}" gives, made once rather than in every check
     checks: list[Check] = []
-    portions = _releasable(record, recipient, on, day, world, checks)
+    portions = _releasable(record, recipient, checks)
     if not portions or not _check_consent(record, sender, recipient, on, day, world, tuple(consents), checks):
         return _deny(record, sender, recipient, on, checks)
 
     route_key = f"{sender}>{recipient}"
-    start = _held_levels(world, record, sender, portions, route_key, checks)
+    start = _held_levels(world, record, sender, portions, on, route_key, checks)
     if not start:
         return _deny(record, sender, recipient, on, checks)
     direct = _leg(world, sender, recipient, start, record, on, day, route_key, checks)
@@ -86,33 +86,32 @@ def decide(  # noqa: PLR0913 - the question has this many parts
         routed = _hub_route(world, arrangement, sender, recipient, start, record, on, day, checks)
         if routed is not None:
             hops, out = routed
-            return _permit(record, sender, recipient, on, world, hops, out, checks)
+            return _permit(record, sender, recipient, on, world, hops, out, checks, via=arrangement)
     return _deny(record, sender, recipient, on, checks)
 
 
-def _validate(record: Record, sender: str, recipient: str, world: World) -> None:
+def _validate(record: Record, sender: str, recipient: str, on: dt.date, world: World) -> None:
     world.party(recipient)
     world.party(sender)
     scheme = world.scheme_of(record.originator)
     for portion in record.portions:
-        scheme.level(portion.level)
+        level = scheme.level(portion.level)
+        if not level.valid_on(on):
+            # A marking that did not exist on the date is malformed input, not a denial:
+            # JPN/TOKUTEI began on 2014-12-10, JPN/BOEI ended the day before.
+            window = f"{level.valid_from or 'always'} to {level.valid_until or 'now'}"
+            msg = f"portion {portion.id}: level {level.id} does not exist on {on} (in use {window})"
+            raise ValidationError(msg, hint="mark the record with a level in use on that date")
         world.check_parties(portion.rel_to)
     if sender == recipient:
         msg = f"{sender} cannot release a record to itself"
         raise ValidationError(msg)
 
 
-def _releasable(  # noqa: PLR0913
-    record: Record, recipient: str, on: dt.date, day: str, world: World, checks: list[Check]
-) -> list[Portion]:
-    """Rule 3 per portion, and that each portion's level exists on the date."""
+def _releasable(record: Record, recipient: str, checks: list[Check]) -> list[Portion]:
+    """Rule 3 per portion: the originator's releasability marking."""
     out: list[Portion] = []
     for portion in record.portions:
-        level = world.level(portion.level)
-        if not level.valid_on(on):
-            detail = f"portion {portion.id}: level {level.id} does not exist on {day}"
-            checks.append(_new(Check, (_LEVEL, False, detail, ORIGINATOR_CHOICE, "")))
-            continue
         if recipient in portion.rel_to:
             detail = f"portion {portion.id} is REL TO {recipient}"
             checks.append(_new(Check, (_RELEASABLE, True, detail, ORIGINATOR_CHOICE, "")))
@@ -129,6 +128,7 @@ def _held_levels(  # noqa: PLR0913
     record: Record,
     holder: str,
     portions: Sequence[Portion],
+    on: dt.date,
     route_key: str,
     checks: list[Check],
 ) -> _Levels:
@@ -145,7 +145,7 @@ def _held_levels(  # noqa: PLR0913
     for portion in portions:
         for agreement in world.carriers(record.originator, holder):
             row = agreement.equivalence_row(portion.level)
-            held = row.for_party(holder) if row is not None else ()
+            held = [i for i in row.for_party(holder) if world.level(i).valid_on(on)] if row is not None else []
             if row is not None and held:
                 out[portion.id] = (held[0], row.inferred)
                 detail = f"portion {portion.id}: {holder} holds {portion.level} as {held[0]} under {agreement.id}"
@@ -339,6 +339,18 @@ def _hub_route(  # noqa: PLR0913
         _in_force_check(arrangement, on, day, route_key),
         _scope_check(arrangement, record, route_key),
         _new(Check, (_HUB, True, named, arrangement.cite("hub"), route_key)),
+        # The hub is a conduit named by the arrangement, not an addressee: rule 3 is the
+        # final recipient's REL TO, which carries the consent to forward (rule 6).
+        _new(
+            Check,
+            (
+                _RELEASABLE,
+                True,
+                f"{hub} receives it as the hub of {arrangement.id}, to forward it to {recipient}",
+                arrangement.cite("hub"),
+                route_key,
+            ),
+        ),
     ]
     cap = arrangement.cite("level-covered")
     within = {pid: lv for pid, lv in levels.items() if arrangement.covers_level(lv[0])}
@@ -371,6 +383,7 @@ def _permit(  # noqa: PLR0913
     hops: tuple[Hop, ...],
     arrived: _Levels,
     checks: list[Check],
+    via: Agreement | None = None,
 ) -> Decision:
     originator = world.party(record.originator)
     released: list[str] = []
@@ -403,6 +416,7 @@ def _permit(  # noqa: PLR0913
         on=on,
         route=route,
         hops=hops,
+        via=(via.id, via.fingerprint) if via is not None else None,
         checks=tuple(checks),
         label=label,
         released_portions=tuple(released),

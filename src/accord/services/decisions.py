@@ -32,7 +32,6 @@ __all__ = [
     "Decision",
     "ReleaseQuestion",
     "decide_release",
-    "hub_arrangement",
     "parse_date",
     "parse_parties",
     "parse_topics",
@@ -194,18 +193,3 @@ def decide_release(world: World, question: ReleaseQuestion) -> Decision:
         scheme = world.scheme_of(question.sender).party
         question = replace(question, level=f"{scheme}/{question.level}")
     return decide(question.record(), question.recipient, on=question.on, world=world)
-
-
-def hub_arrangement(world: World, decision: Decision) -> str | None:
-    """The hub arrangement a permit routed through a hub went under, if it was routed.
-
-    The decision lists the agreements of its legs; the arrangement that made the hub
-    lawful is the one in force on the date that names the route's middle party as hub.
-    """
-    if len(decision.route) != 3:  # noqa: PLR2004 - sender, hub, recipient
-        return None
-    hub = decision.route[1]
-    for arrangement in world.arrangements(decision.sender, decision.recipient):
-        if arrangement.hub == hub and arrangement.status_on(decision.on).carries:
-            return arrangement.id
-    return None  # pragma: no cover - the engine routes through a hub only under one

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from accord.domain.release import Decision, Rule
-from accord.services.decisions import ReleaseQuestion, decide_release, hub_arrangement
+from accord.services.decisions import ReleaseQuestion, decide_release
 
 if TYPE_CHECKING:
     from accord.domain.world import World
@@ -192,13 +192,12 @@ def replay(world: World, milestones: tuple[Milestone, ...] = MILESTONES) -> tupl
 def _outcome(world: World, on: dt.date, topic: str) -> Outcome:
     question = ReleaseQuestion(sender=SENDER, recipient=RECIPIENT, level=LEVEL, topics=frozenset({topic}), on=on)
     decision = decide_release(world, question)
-    via = hub_arrangement(world, decision)
-    hops = tuple(agreement_id for agreement_id, _ in decision.agreements)
+    via = decision.via[0] if decision.via else None
     return Outcome(
         topic=topic,
         allowed=decision.allowed,
         route=decision.route,
-        agreements=(via, *hops) if via else hops,
+        agreements=tuple(agreement_id for agreement_id, _ in decision.agreements),
         via=via,
         label=decision.label.text() if decision.label else "",
         reason=_main_reason(decision),

@@ -107,19 +107,25 @@ def test_tear_line_releases_only_covered_and_releasable_portions():
     assert d.label.originator_level == "AAA/L1"  # the recipient's copy is only as high as what it carries
 
 
-def test_level_must_exist_on_the_date():
+def test_a_level_that_does_not_exist_on_the_date_is_bad_input():
     newer = Scheme(
-        party="AAA",
-        name="a",
-        levels=(Level(id=LevelId("AAA/L1"), rank=1, native="x", valid_from=D(2021, 1, 1)),),
+        party="AAA", name="a", levels=(Level(id=LevelId("AAA/L1"), rank=1, native="x", valid_from=D(2021, 1, 1)),)
     )
     w = World(
         parties=(party("AAA"), party("BBB")),
         schemes=(newer, world().scheme_of("BBB")),
         agreements=(gsomia("AAA", "BBB", upto=1),),
     )
-    assert not decide(record(level=1), "BBB", on=ON, world=w)
+    with pytest.raises(ValidationError, match=r"AAA/L1 does not exist on 2020-06-01 \(in use 2021-01-01 to now\)"):
+        decide(record(level=1), "BBB", on=ON, world=w)
     assert decide(record(level=1), "BBB", on=D(2021, 1, 1), world=w)
+
+
+def test_hub_is_a_conduit_not_an_addressee():
+    d = decide(record(rel_to=("BBB",)), "BBB", on=ON, world=hub_world())
+    assert d.via == ("HUB-HHH-AAA-BBB", d.agreements[0][1])
+    assert [a for a, _ in d.agreements] == ["HUB-HHH-AAA-BBB", "AAA-HHH-ISA", "HHH-BBB-ISA"]
+    assert "HHH receives it as the hub of HUB-HHH-AAA-BBB, to forward it to BBB" in d.reasons
 
 
 def test_decision_says_when_it_relies_on_an_inferred_equivalence():
@@ -216,7 +222,7 @@ def test_hub_route_when_no_direct_agreement():
     assert d
     assert d.route == ("AAA", "HHH", "BBB")
     assert [h.agreement for h in d.hops] == ["AAA-HHH-ISA", "HHH-BBB-ISA"]
-    assert [a for a, _ in d.agreements] == ["AAA-HHH-ISA", "HHH-BBB-ISA"]
+    assert [a for a, _ in d.agreements] == ["HUB-HHH-AAA-BBB", "AAA-HHH-ISA", "HHH-BBB-ISA"]
     assert passed(d, Rule.HUB)[0].detail == "HUB-HHH-AAA-BBB names HHH as hub and covers AAA and BBB"
     assert any(c.rule is Rule.CONSENT and c.route == "AAA>HHH>BBB" for c in d.checks)
 

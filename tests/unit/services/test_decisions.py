@@ -12,7 +12,6 @@ from accord.services import decisions
 from accord.services.decisions import (
     ReleaseQuestion,
     decide_release,
-    hub_arrangement,
     parse_date,
     parse_parties,
     parse_topics,
@@ -155,7 +154,7 @@ def test_2015_goes_through_the_tisa_hub(world):
     decision = decide_release(world, question())
     assert decision.allowed
     assert decision.route == ("KOR", "USA", "JPN")
-    assert hub_arrangement(world, decision) == "TISA"
+    assert decision.via == ("TISA", world.agreement("TISA").fingerprint)
     assert decision.label is not None
     assert decision.label.recipient_level == "JPN/GOKUHI"
 
@@ -164,13 +163,13 @@ def test_2017_goes_direct_under_the_bilateral_gsomia(world):
     decision = decide_release(world, question(on="2017-01-10"))
     assert decision.route == ("KOR", "JPN")
     assert [a for a, _ in decision.agreements] == ["KOR-JPN-GSOMIA"]
-    assert hub_arrangement(world, decision) is None
+    assert decision.via is None
 
 
 def test_a_denial_is_a_value(world):
     decision = decide_release(world, question(on="2012-06-29"))
     assert not decision.allowed
-    assert hub_arrangement(world, decision) is None
+    assert decision.via is None
     assert any("not-in-force" in r for r in decision.reasons)
 
 

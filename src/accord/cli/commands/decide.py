@@ -24,7 +24,7 @@ from accord.cli.commands._shared import (
     print_json,
     stdout,
 )
-from accord.services.decisions import ReleaseQuestion, decide_release, hub_arrangement
+from accord.services.decisions import ReleaseQuestion, decide_release
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -83,9 +83,9 @@ def decide(  # one parameter per flag, all by keyword
     )
     loaded = open_cli_world(world)
     decision = decide_release(loaded.world, question)
-    via = hub_arrangement(loaded.world, decision)
+    via = decision.via[0] if decision.via else None
     if as_json:
-        print_json({**decision.to_dict(), "via": via, "world": loaded.to_dict()})
+        print_json({**decision.to_dict(), "world": loaded.to_dict()})
     else:
         _show(stdout(), decision, via, loaded, explain=explain)
     if not decision.allowed:
