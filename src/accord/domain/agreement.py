@@ -177,7 +177,12 @@ class Term:
     anniversary: tuple[int, int] | None = None  # (month, day)
 
     def __post_init__(self) -> None:
-        """Check the anniversary is a real calendar day."""
+        """Check the numbers are not negative and the anniversary is a real calendar day."""
+        for name in ("initial_years", "renewal_years", "notice_days"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                msg = f"term {name} must be 0 or more, not {value}"
+                raise ValidationError(msg)
         if self.anniversary is not None:
             month, day = self.anniversary
             try:

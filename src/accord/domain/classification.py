@@ -61,6 +61,19 @@ class Level:
             return False
         return self.valid_until is None or on <= self.valid_until
 
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-compatible form."""
+        return {
+            "id": self.id,
+            "rank": self.rank,
+            "native": self.native,
+            "romanised": self.romanised,
+            "english": self.english,
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "note": self.note,
+        }
+
     def label(self) -> str:
         """The native name with its romanised form, as printed in markings."""
         if self.romanised and self.romanised != self.native:
@@ -95,6 +108,15 @@ class Scheme:
         ordered = tuple(sorted(self.levels, key=lambda lv: -lv.rank))
         object.__setattr__(self, "levels", ordered)
         object.__setattr__(self, "_by_id", MappingProxyType(by_id))
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-compatible form, levels highest first."""
+        return {
+            "party": self.party,
+            "name": self.name,
+            "source": self.source,
+            "levels": [lv.to_dict() for lv in self.levels],
+        }
 
     def level(self, level_id: str) -> Level:
         """Return the level with this id, or raise naming the scheme's levels."""

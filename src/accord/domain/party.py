@@ -54,3 +54,14 @@ class Party:
             raise ValidationError(msg)
         if not self.scheme:
             object.__setattr__(self, "scheme", self.code)
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-compatible form."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "kind": str(self.kind),
+            "native_name": self.native_name,
+            "authority": self.authority,
+            "scheme": self.scheme,
+        }

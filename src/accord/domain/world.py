@@ -129,12 +129,16 @@ class World:
 
     @property
     def fingerprint(self) -> str:
-        """A digest over every agreement's fingerprint, the parties and the schemes."""
+        """A digest over every agreement's fingerprint and the full parties and schemes.
+
+        Ranks and validity dates of levels change access decisions, so two nodes whose
+        schemes differ in any detail get different fingerprints.
+        """
         return sha256_hex(
             {
                 "agreements": sorted(a.fingerprint for a in self.agreements),
-                "parties": sorted(p.code for p in self.parties),
-                "levels": sorted(lv.id for s in self.schemes for lv in s.levels),
+                "parties": sorted((p.to_dict() for p in self.parties), key=lambda d: str(d["code"])),
+                "schemes": sorted((s.to_dict() for s in self.schemes), key=lambda d: str(d["party"])),
             }
         )
 

@@ -227,3 +227,8 @@ def test_hub_arrangement_carries_its_hub():
     assert arrangement.hub == "HHH"
     assert arrangement.kind is AgreementKind.HUB_ARRANGEMENT
     assert arrangement.to_dict()["hub"] == "HHH"
+
+
+def test_term_numbers_must_not_be_negative():
+    with pytest.raises(ValidationError, match="notice_days must be 0 or more, not -1"):
+        Term(notice_days=-1)

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from accord.domain.classification import Level, LevelId, Scheme
@@ -170,3 +172,19 @@ def test_world_checks_references_and_indexes_pairs():
 def test_world_fingerprint_tracks_agreements():
     assert world(gsomia("AAA", "BBB")).fingerprint == world(gsomia("AAA", "BBB")).fingerprint
     assert world(gsomia("AAA", "BBB")).fingerprint != world(gsomia("AAA", "BBB", start="2001-01-01")).fingerprint
+
+
+def test_world_fingerprint_covers_level_details():
+    base = world(gsomia("AAA", "BBB"))
+    scheme_a = base.scheme_of("AAA")
+    shifted = Scheme(
+        party="AAA",
+        name=scheme_a.name,
+        levels=tuple(dataclasses.replace(lv, valid_from=D(1990, 1, 1)) for lv in scheme_a.levels),
+    )
+    other = World(
+        parties=base.parties,
+        schemes=(shifted, *[s for s in base.schemes if s.party != "AAA"]),
+        agreements=base.agreements,
+    )
+    assert other.fingerprint != base.fingerprint
