@@ -394,8 +394,9 @@ class Agreement:
                 effective = event.effective or (self.term.termination_effective(event.on) if self.term else None)
                 text += f", takes effect {effective}"
             out.append(text)
-        first = next((e for e in self.events if e.kind is EventKind.IN_FORCE), None)
-        out.append("never entered into force" if first is None else f"enters into force on {first.on}")
+        # Dates before the first transition: say nothing of later events, so that a
+        # decision "as of" a past date reads as it would have then.
+        out.append("no entry into force by then")
         return tuple(out)
 
     # -- queries ---------------------------------------------------------------------
