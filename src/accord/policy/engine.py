@@ -265,20 +265,32 @@ def _leg(  # noqa: PLR0913
         checks.append(_new(Check, (_ROUTE, False, detail, FAIL_CLOSED, route_key)))
         return None
     tried: list[Check] = []
+    best: tuple[Agreement, _Levels, list[Check]] | None = None
     for agreement in carriers:
         local = [_in_force_check(agreement, on, day, route_key), _scope_check(agreement, record, route_key)]
         if not (local[0].passed and local[1].passed):
             tried += local
             continue
         out = _translate(world, agreement, receiver, levels, on, route_key, local)
-        if out:
-            checks += local
-            top = _highest(world, out, levels)
-            hop = _new(Hop, (sender, receiver, agreement.id, agreement.fingerprint, levels[top][0], *out[top]))
-            return hop, out
-        tried += local
-    checks += tried
-    return None
+        if out and (best is None or len(out) > len(best[1])):
+            # Two agreements in force between the same pair: the one that carries the
+            # most portions wins (the first by id on a tie), so that adding a portion to
+            # a record never makes a leg pick an agreement that carries less.
+            if best is not None:
+                tried += best[2]
+            best = (agreement, out, local)
+            if len(out) == len(levels):
+                break
+        else:
+            tried += local
+    if best is None:
+        checks += tried
+        return None
+    agreement, out, local = best
+    checks += local
+    top = _highest(world, out, levels)
+    hop = _new(Hop, (sender, receiver, agreement.id, agreement.fingerprint, levels[top][0], *out[top]))
+    return hop, out
 
 
 def _highest(world: World, portions: Collection[str], levels: _Levels) -> str:

@@ -333,3 +333,13 @@ def test_term_rules_are_used_for_an_undated_notice():
     )
     assert decide(record(), "BBB", on=D(2019, 11, 22), world=world(agreement))
     assert not decide(record(), "BBB", on=D(2019, 11, 23), world=world(agreement))
+
+
+def test_of_two_agreements_in_force_the_one_carrying_more_portions_wins():
+    narrow = gsomia("AAA", "BBB", id="A-NARROW", upto=1)
+    wide = gsomia("AAA", "BBB", id="B-WIDE", upto=2)
+    d = decide(record(portions=((1, ("BBB",)), (2, ("BBB",)))), "BBB", on=ON, world=world(narrow, wide))
+    assert d.released_portions == ("1", "2")
+    assert [a for a, _ in d.agreements] == ["B-WIDE"]
+    # With one portion both carry it; the first by id is taken.
+    assert decide(record(level=1), "BBB", on=ON, world=world(narrow, wide)).agreements[0][0] == "A-NARROW"
