@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     ``ACCORD_HOME`` is the node's directory (database, keys); ``ACCORD_DATABASE_URL``
     overrides the default SQLite file there with any SQLAlchemy URL (PostgreSQL for
     scale); ``ACCORD_WORLD`` points at a world directory to use instead of the node's
-    registry.
+    registry; ``ACCORD_KEY_PASSPHRASE`` unlocks the node's private keys at rest.
     """
 
     model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path.home() / ".accord")
     database_url: str | None = None
     world: Path | None = None
+    key_passphrase: SecretStr | None = None  # unlocks the node's key file (accord.crypto.keystore)
 
     @property
     def resolved_database_url(self) -> str:
