@@ -10,7 +10,8 @@ HTTP statuses in exactly one place.
     │   └── UnknownReferenceError  an unknown party, level or agreement
     ├── AgreementError
     │   └── InvalidTransitionError a lifecycle event that cannot follow the ones before
-    ├── IntegrityError             opaque: signatures, seals, audit chains
+    ├── IntegrityError             opaque: signatures, seals, audit proofs
+    │   └── AuditChainBrokenError  the local audit log does not verify (names the first bad entry)
     └── StorageError               the database refused or is not set up
 
 A denied release is *not* an error: it is a :class:`accord.domain.release.Decision`
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 __all__ = [
     "AgreementError",
+    "AuditChainBrokenError",
     "Error",
     "IntegrityError",
     "InvalidTransitionError",
@@ -69,6 +71,20 @@ class InvalidTransitionError(AgreementError):
 
 class IntegrityError(Error):
     """An integrity check failed; deliberately opaque to peers and clients."""
+
+
+class AuditChainBrokenError(IntegrityError):
+    """The local audit log does not verify; ``seq`` is the first entry found bad.
+
+    The message and ``reason`` are for the node's own operator (``accord audit
+    verify``). What a peer or client is told stays the opaque ``IntegrityError``.
+    """
+
+    def __init__(self, *, seq: int, reason: str) -> None:
+        """Name the first bad entry and say what is wrong with it."""
+        super().__init__(f"audit log verification failed: first bad entry is {seq}", hint=reason)
+        self.seq = seq
+        self.reason = reason
 
 
 class StorageError(Error):

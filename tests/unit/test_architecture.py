@@ -54,7 +54,7 @@ def allowed_accord(module: str, allowed: set[str]) -> bool:
 
 @pytest.mark.parametrize(
     ("package", "allowed"),
-    [("domain", {"accord.domain"}), ("policy", {"accord.domain", "accord.policy"})],
+    [("domain", {"accord.domain"}), ("policy", {"accord.domain", "accord.policy"}), ("audit", {"accord.audit"})],
 )
 def test_pure_core_imports(package, allowed):
     for path in modules(package):
@@ -65,7 +65,7 @@ def test_pure_core_imports(package, allowed):
                 assert allowed_accord(module, allowed), f"{path.relative_to(SRC)} imports {module}"
 
 
-@pytest.mark.parametrize("package", ["domain", "policy"])
+@pytest.mark.parametrize("package", ["domain", "policy", "audit", "crypto"])
 def test_pure_core_reads_no_clock_or_environment(package):
     for path in modules(package):
         tree = ast.parse(path.read_text(encoding="utf-8"))
