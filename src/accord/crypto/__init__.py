@@ -9,7 +9,9 @@ safe recipes and keeps the primitives behind them:
 - ``signing``: detached signatures over canonical JSON (Ed25519; Ed25519 with
   ML-DSA-65 for long-lived statements);
 - ``sealing``: HPKE (RFC 9180) envelopes, hybrid post-quantum suite by default;
-- ``release``: the originator's signature sealed inside, hop signatures outside.
+- ``release``: the originator's signature sealed inside, hop signatures outside;
+- ``stream``: record bodies of any size encrypted at rest in chunks (STREAM-style
+  AES-256-GCM), their data keys wrapped under a node key-encryption key.
 
 The pinned ``cryptography`` build provides all of this natively: HPKE with the X25519
 and MLKEM768-X25519 KEMs, ML-KEM-768 and ML-DSA-65; the tests check the HPKE suites
@@ -33,13 +35,27 @@ from accord.crypto.signing import (
     Signer,
     Verifier,
 )
+from accord.crypto.stream import (
+    EncryptedStream,
+    KeyEncryptionKey,
+    StreamDigest,
+    WrappedKey,
+    decrypt_file,
+    decrypt_stream,
+    encrypt_file,
+    encrypt_stream,
+    unwrap_key,
+    wrap_key,
+)
 
 __all__ = [
     "CompositeSignature",
     "CompositeSigner",
     "CompositeVerifier",
     "Ed25519Signer",
+    "EncryptedStream",
     "KeyAlgorithm",
+    "KeyEncryptionKey",
     "KeyId",
     "KeyRing",
     "MlDsa65Signer",
@@ -53,7 +69,13 @@ __all__ = [
     "Signature",
     "SignedContent",
     "Signer",
+    "StreamDigest",
     "Verifier",
+    "WrappedKey",
+    "decrypt_file",
+    "decrypt_stream",
+    "encrypt_file",
+    "encrypt_stream",
     "load_keyring",
     "negotiate_suite",
     "open_release",
@@ -62,4 +84,6 @@ __all__ = [
     "seal",
     "seal_release",
     "sign_content",
+    "unwrap_key",
+    "wrap_key",
 ]

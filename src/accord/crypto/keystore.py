@@ -14,10 +14,8 @@ never reads the environment. Files are written atomically with mode 0600.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -28,6 +26,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from accord.canonical import canonical_bytes
 from accord.crypto._encoding import b64decode, b64encode
+from accord.crypto._files import atomic_file
 from accord.crypto.keys import KeyGeneration, KeyRing, NodeKeys
 from accord.errors import IntegrityError, ValidationError
 
@@ -159,18 +158,8 @@ def save_keyring(path: Path, ring: KeyRing, passphrase: str | None, *, params: S
     """Write the key file atomically (temporary file, fsync, rename), readable by the owner only."""
     data = encrypt_keyring(ring, passphrase, params=params)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(tmp).unlink()
-        raise
+    with atomic_file(path) as f:
+        f.write(data)
 
 
 def load_keyring(path: Path, passphrase: str | None) -> KeyRing:

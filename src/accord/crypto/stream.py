@@ -23,24 +23,23 @@ node seed into one; the key ring does not hold one yet), signatures, the clock.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import io
 import os
 import struct
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import BinaryIO, Final, Protocol
+from typing import Final, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from accord.crypto._files import atomic_file
 from accord.errors import IntegrityError, StorageError, ValidationError
 
 __all__ = [
@@ -301,38 +300,6 @@ def decrypt_bytes(data: bytes, key: bytes) -> bytes:
     return sink.getvalue()
 
 
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; some platforms cannot open a directory, and the
-    # file's own data is already synced, so this is best effort.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-@contextlib.contextmanager
-def _atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A temporary file beside ``path`` that replaces it only if the block succeeds.
-
-    ``mkstemp`` creates the file with mode 0600, which the renamed file keeps. On any
-    exception the temporary file is removed and ``path`` is left as it was.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(tmp).unlink()
-        raise
-    _fsync_directory(path.parent)
-
-
 def _storage_error(e: OSError, path: Path) -> StorageError:
     return StorageError(f"cannot use the body file {e.filename or path}: {e.strerror or e}")
 
@@ -351,7 +318,7 @@ def encrypt_file(
     """
     source_path, destination_path = Path(source_path), Path(destination_path)
     try:
-        with source_path.open("rb") as source, _atomic_file(destination_path) as sink:
+        with source_path.open("rb") as source, atomic_file(destination_path) as sink:
             return encrypt_stream(source, sink, algorithm=algorithm, chunk_size=chunk_size)
     except OSError as e:
         raise _storage_error(e, source_path) from e
@@ -369,7 +336,7 @@ def decrypt_file(source_path: Path, destination_path: Path, key: bytes) -> Strea
     key = _check_key(key, "a data key")
     source_path, destination_path = Path(source_path), Path(destination_path)
     try:
-        with source_path.open("rb") as source, _atomic_file(destination_path) as sink:
+        with source_path.open("rb") as source, atomic_file(destination_path) as sink:
             return decrypt_stream(source, sink, key)
     except OSError as e:
         raise _storage_error(e, source_path) from e
