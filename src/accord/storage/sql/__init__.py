@@ -1,12 +1,16 @@
 """The SQL implementation of the storage ports: SQLite by default, PostgreSQL by URL.
 
-``engine`` builds a configured engine from a URL, ``tables`` declares the schema,
-``stores`` maps rows to domain values, and ``migrate`` runs the Alembic migrations
-under ``accord/storage/migrations``. Nothing here commits: the caller's session does.
+``engine`` builds a configured engine from a URL, ``tables`` and ``node_tables``
+declare the schema, ``stores`` maps rows to domain values, and ``migrate`` runs the
+Alembic migrations under ``accord/storage/migrations``. Nothing here commits: the
+caller's session does.
 """
 
 from __future__ import annotations
 
+# node_tables declares its tables on the registry's metadata: importing it here means
+# that whoever imports anything of this package (migrations included) sees them all.
+from accord.storage.sql import node_tables as _node_tables  # noqa: F401
 from accord.storage.sql.engine import make_engine, redact
 from accord.storage.sql.stores import SqlWorldStore
 

@@ -1,0 +1,340 @@
+"""The SQL schema of what a node holds: records, releases, its audit log and obligations.
+
+Declared on the registry's ``metadata`` (``tables.py``), so one schema and one chain
+of migrations cover both; ``accord.storage.sql`` imports this module, so the tables are
+always registered once anything of the package is imported.
+
+Records and releases keep encrypted bodies and sealed envelopes only, never plaintext.
+Record, release and party references are plain columns, not foreign keys into the
+registry: the world is replaced when agreements change, and what a node has received
+or released must outlive that (provided information stays protected after
+termination). Only portable types (ADR 0003). This module declares; migrations
+create the tables and the ``*_stores`` modules map rows to values.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from accord.domain.record import Precedence
+from accord.storage.sql.tables import FINGERPRINT, PARTY_CODE, _one_of, metadata
+from accord.storage.values import RecallState, ReleaseState, ReportState
+
+__all__ = [
+    "AUDIT",
+    "COUNTERS",
+    "NODE_TABLES",
+    "OBLIGATIONS",
+    "RECORDS",
+    "RELEASES",
+    "audit_checkpoints",
+    "audit_entries",
+    "compromise_reports",
+    "consents",
+    "counters",
+    "investigation_results",
+    "portion_rel_to",
+    "recall_acknowledgements",
+    "recalls",
+    "reclassifications",
+    "record_bodies",
+    "record_portions",
+    "record_topics",
+    "records",
+    "release_agreements",
+    "releases",
+]
+
+AUDIT: Final = "audit_entries"
+RECORDS: Final = "records"
+RELEASES: Final = "releases"
+OBLIGATIONS: Final = "obligations"
+COUNTERS: Final = (AUDIT, RECORDS, RELEASES, OBLIGATIONS)
+"""The counters the migration creates, each starting at 0."""
+
+HASH: Final = 32  # bytes of a SHA-256 leaf hash
+
+
+def _seq() -> Column[int]:
+    # Numbers taken from a counter row (see `counters`), not a database sequence: a
+    # sequence hands out numbers before commit, so a reader paging by number could
+    # pass a smaller one that commits later. Unique, so a tampered counter fails loudly.
+    return Column("seq", BigInteger, nullable=False, unique=True)
+
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    # The next number to hand out. Taking one is `UPDATE ... SET value = value + 1`,
+    # which row-locks the counter until the transaction ends: writers queue on it, so
+    # numbers are consecutive, unique and in commit order on PostgreSQL with several
+    # workers, and a rolled-back writer gives its number back (no gaps).
+    Column("value", BigInteger, nullable=False),
+    CheckConstraint("value >= 0", name="not_negative"),
+)
+
+# -- records ----------------------------------------------------------------------------
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", Text, primary_key=True),
+    _seq(),
+    Column("originator", String(PARTY_CODE), nullable=False, index=True),
+    Column("title", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("precedence", String(16), nullable=False),
+    Column("added_at", Text, nullable=False),  # ISO 8601, as passed in by the service
+    _one_of("precedence", Precedence, "precedence_known"),
+)
+
+record_topics = Table(
+    "record_topics",
+    metadata,
+    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    # Indexed (as the key's second column it would not be): records are listed by topic.
+    Column("topic", Text, primary_key=True, index=True),
+)
+
+record_portions = Table(
+    "record_portions",
+    metadata,
+    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    # The record's order of portions, which the tear line and every display keep.
+    Column("position", Integer, nullable=False),
+    Column("portion_id", Text, nullable=False),
+    # A level id of some scheme; no foreign key: a copy stays marked as received even
+    # when the world no longer lists that level.
+    Column("level", Text, nullable=False),
+    PrimaryKeyConstraint("record_id", "position"),
+    # Portion ids are unique within a record (the domain's rule), and what REL TO rows
+    # and bodies refer to.
+    UniqueConstraint("record_id", "portion_id"),
+)
+
+portion_rel_to = Table(
+    "portion_rel_to",
+    metadata,
+    Column("record_id", Text, nullable=False),
+    Column("portion_id", Text, nullable=False),
+    Column("party", String(PARTY_CODE), nullable=False),
+    PrimaryKeyConstraint("record_id", "portion_id", "party"),
+    ForeignKeyConstraint(
+        ["record_id", "portion_id"],
+        ["record_portions.record_id", "record_portions.portion_id"],
+        ondelete="CASCADE",
+    ),
+)
+
+record_bodies = Table(
+    "record_bodies",
+    metadata,
+    Column("record_id", Text, nullable=False),
+    Column("portion_id", Text, nullable=False),
+    Column("kind", String(8), nullable=False),
+    # Every body is encrypted under its own data key, kept wrapped by a node key.
+    Column("key_id", Text, nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=True),
+    # Relative to the node home. Unique: two rows naming one file would let deleting
+    # one portion's body destroy another's.
+    Column("path", Text, nullable=True, unique=True),
+    Column("size", BigInteger, nullable=True),
+    Column("sha256", String(FINGERPRINT), nullable=True),
+    PrimaryKeyConstraint("record_id", "portion_id"),
+    ForeignKeyConstraint(
+        ["record_id", "portion_id"],
+        ["record_portions.record_id", "record_portions.portion_id"],
+        ondelete="CASCADE",
+    ),
+    # Text lives inline, a file is referenced with what checks it: a row with half of
+    # each could be read neither way.
+    CheckConstraint(
+        "(kind = 'text' AND ciphertext IS NOT NULL AND path IS NULL AND size IS NULL AND sha256 IS NULL)"
+        " OR (kind = 'file' AND ciphertext IS NULL AND path IS NOT NULL AND size >= 0 AND sha256 IS NOT NULL)",
+        name="text_or_file",
+    ),
+)
+
+# -- releases ---------------------------------------------------------------------------
+
+releases = Table(
+    "releases",
+    metadata,
+    Column("id", Text, primary_key=True),
+    _seq(),
+    # The federation message that carried it. Unique: receiving one message twice, even
+    # in two workers at the same moment, must store it once, and on PostgreSQL only a
+    # constraint can decide that race. NULL (allowed many times) until it has one.
+    Column("message_id", Text, nullable=True, unique=True),
+    # No foreign key: a release outlives the copy of its record (destroyed on recall).
+    Column("record_id", Text, nullable=False, index=True),
+    Column("sender", String(PARTY_CODE), nullable=False, index=True),
+    Column("recipient", String(PARTY_CODE), nullable=False, index=True),
+    Column("decided_on", Date, nullable=False),
+    Column("route", Text, nullable=False),  # JSON array of party codes
+    Column("hops", Text, nullable=False),  # JSON array of Hop.to_dict()
+    Column("decision", LargeBinary, nullable=False),  # canonical JSON, exactly as given
+    Column("label", LargeBinary, nullable=True),
+    Column("envelope", LargeBinary, nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("created_at", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+    _one_of("state", ReleaseState, "state_known"),
+    CheckConstraint("sender <> recipient", name="not_to_self"),
+    # A receipt without its message id could be stored again on a retry.
+    CheckConstraint(
+        f"state <> '{ReleaseState.RECEIVED.value}' OR message_id IS NOT NULL",
+        name="received_has_message",
+    ),
+)
+
+release_agreements = Table(
+    "release_agreements",
+    metadata,
+    Column("release_id", ForeignKey("releases.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    # No foreign key to agreements: the fingerprint names the version the decision
+    # used, which the registry replaces when the agreement is amended.
+    Column("agreement_id", Text, nullable=False, index=True),
+    Column("fingerprint", String(FINGERPRINT), nullable=False),
+    PrimaryKeyConstraint("release_id", "position"),
+    UniqueConstraint("release_id", "agreement_id"),
+)
+
+# -- audit log --------------------------------------------------------------------------
+
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    # The entry's leaf index, from the audit counter: 0, 1, 2, ... without gaps.
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("entry", LargeBinary, nullable=False),  # the entry's canonical JSON, as hashed
+    # Kept beside the bytes so that verification names the exact entry that changed.
+    Column("leaf_hash", LargeBinary, nullable=False),
+    CheckConstraint("seq >= 0", name="seq_not_negative"),
+    CheckConstraint(f"length(leaf_hash) = {HASH}", name="leaf_hash_size"),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    # One signed tree head per size: two different roots for one size would be a fork.
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("origin", Text, nullable=False),
+    Column("root", String(FINGERPRINT), nullable=False),
+    Column("at", Text, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    CheckConstraint("size >= 0", name="size_not_negative"),
+)
+
+# -- consents and obligations -----------------------------------------------------------
+
+
+def _signed() -> tuple[Column[bytes], Column[bytes]]:
+    # The canonical JSON that was signed, exactly, and the signature over it.
+    return Column("document", LargeBinary, nullable=False), Column("signature", LargeBinary, nullable=False)
+
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Text, primary_key=True),
+    _seq(),
+    Column("originator", String(PARTY_CODE), nullable=False),
+    # Looked up by holder and third party when a holder releases onward (rule 5).
+    Column("holder", String(PARTY_CODE), nullable=False, index=True),
+    Column("third_party", String(PARTY_CODE), nullable=False),
+    *_signed(),
+)
+
+reclassifications = Table(
+    "reclassifications",
+    metadata,
+    Column("id", Text, primary_key=True),
+    _seq(),
+    Column("originator", String(PARTY_CODE), nullable=False),
+    Column("record_id", Text, nullable=False, index=True),
+    *_signed(),
+)
+
+recalls = Table(
+    "recalls",
+    metadata,
+    Column("id", Text, primary_key=True),
+    _seq(),
+    Column("originator", String(PARTY_CODE), nullable=False),
+    Column("record_id", Text, nullable=False, index=True),
+    Column("state", String(16), nullable=False),
+    *_signed(),
+    _one_of("state", RecallState, "state_known"),
+)
+
+recall_acknowledgements = Table(
+    "recall_acknowledgements",
+    metadata,
+    Column("recall_id", ForeignKey("recalls.id"), nullable=False),
+    Column("holder", String(PARTY_CODE), nullable=False),
+    _seq(),
+    *_signed(),
+    # One acknowledgement per holder: a second would be a replay or a contradiction.
+    PrimaryKeyConstraint("recall_id", "holder"),
+)
+
+compromise_reports = Table(
+    "compromise_reports",
+    metadata,
+    Column("id", Text, primary_key=True),
+    _seq(),
+    Column("holder", String(PARTY_CODE), nullable=False),
+    Column("originator", String(PARTY_CODE), nullable=False),
+    Column("record_id", Text, nullable=False, index=True),
+    Column("state", String(16), nullable=False),
+    *_signed(),
+    _one_of("state", ReportState, "state_known"),
+)
+
+investigation_results = Table(
+    "investigation_results",
+    metadata,
+    # The report id is the key: a report is closed once, by one result.
+    Column("report_id", ForeignKey("compromise_reports.id"), primary_key=True),
+    *_signed(),
+)
+
+NODE_TABLES: Final[tuple[Table, ...]] = (
+    counters,
+    records,
+    record_topics,
+    record_portions,
+    portion_rel_to,
+    record_bodies,
+    releases,
+    release_agreements,
+    audit_entries,
+    audit_checkpoints,
+    consents,
+    reclassifications,
+    recalls,
+    recall_acknowledgements,
+    compromise_reports,
+    investigation_results,
+)
+"""Every table of this module, parents before children."""

@@ -1,0 +1,336 @@
+"""Values the storage ports take and return that the domain does not define.
+
+Encrypted bodies (inline ciphertext or a reference to an encrypted file under the node
+home), a stored record with the time it was added, a release as the node keeps it, a
+signed object, and the state of recalls and compromise reports. Each validates on
+construction, so a store never holds a malformed one.
+
+There is no plaintext here: bodies arrive encrypted and stores keep what they are
+given. Nothing here encrypts, signs, reads the clock or talks to a database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final, Generic, TypeAlias, TypeVar
+
+from accord.canonical import canonical_bytes
+from accord.domain.consent import Consent
+from accord.domain.obligation import CompromiseReport, InvestigationResult, Recall, RecallAcknowledgement
+from accord.domain.record import Record
+from accord.domain.release import Decision, Hop
+from accord.errors import ValidationError
+
+__all__ = [
+    "MAX_PAGE",
+    "RELEASE_TRANSITIONS",
+    "Body",
+    "FileBody",
+    "InlineBody",
+    "RecallState",
+    "RecallStatus",
+    "Release",
+    "ReleaseState",
+    "ReportState",
+    "ReportStatus",
+    "Signed",
+    "StoredRecord",
+    "check_page",
+    "check_time",
+    "consent_to_dict",
+]
+
+MAX_PAGE: Final = 1000
+"""The most items one ``list`` call returns; page on with ``after``."""
+
+_HEX64: Final = re.compile(r"[0-9a-f]{64}")
+T = TypeVar("T")
+
+
+def check_time(value: str, what: str) -> None:
+    """Refuse anything but an ISO 8601 time with a UTC offset (times are passed in, never read)."""
+    try:
+        aware = dt.datetime.fromisoformat(value).tzinfo is not None
+    except (TypeError, ValueError):
+        aware = False
+    if not aware:
+        msg = f"{what} must be an ISO 8601 time with a UTC offset, not {value!r}"
+        raise ValidationError(msg)
+
+
+def check_page(limit: int) -> None:
+    """Refuse a page size outside 1..MAX_PAGE."""
+    if not 1 <= limit <= MAX_PAGE:
+        msg = f"a page holds 1 to {MAX_PAGE} items, not {limit}"
+        raise ValidationError(msg)
+
+
+def _need(value: str, what: str) -> None:
+    if not value.strip():
+        msg = f"{what} must not be empty"
+        raise ValidationError(msg)
+
+
+def _need_bytes(value: bytes, what: str) -> None:
+    if not value:
+        msg = f"{what} must be non-empty bytes"
+        raise ValidationError(msg)
+
+
+def _check_json_object(value: bytes, what: str) -> None:
+    """``value`` must be the canonical JSON (RFC 8785) of a JSON object."""
+    try:
+        parsed = json.loads(value)
+    except (TypeError, UnicodeDecodeError, ValueError) as e:
+        msg = f"{what} is not JSON: {e}"
+        raise ValidationError(msg) from e
+    if not isinstance(parsed, dict) or canonical_bytes(parsed) != value:
+        msg = f"{what} must be the canonical JSON (RFC 8785) of an object"
+        raise ValidationError(msg)
+
+
+# -- bodies -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InlineBody:
+    """A text portion's body, encrypted, kept in the database itself."""
+
+    ciphertext: bytes
+    key_id: str  # the node key that wrapped the data key
+    wrapped_key: bytes  # the body's own data key, wrapped by ``key_id``
+
+    def __post_init__(self) -> None:
+        """Ciphertext, key id and wrapped key are all required."""
+        _need_bytes(self.ciphertext, "an inline body's ciphertext")
+        _need(self.key_id, "an inline body's key id")
+        _need_bytes(self.wrapped_key, "an inline body's wrapped key")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileBody:
+    """A file portion's body: an encrypted file under the node home, and how to check it."""
+
+    path: str  # relative to the node home, with "/" separators
+    size: int  # of the plaintext, in bytes
+    sha256: str  # of the plaintext, lower-case hex
+    key_id: str
+    wrapped_key: bytes
+
+    def __post_init__(self) -> None:
+        """A relative path that stays under the home, a size, a SHA-256 and the key."""
+        parts = self.path.split("/")
+        # The path is joined to the node home when read: an absolute path or ".." would
+        # let a stored row point anywhere on the disk.
+        if not self.path or "\\" in self.path or any(p in {"", ".", ".."} for p in parts):
+            msg = f"a file body's path must be relative to the node home without '.' or '..', not {self.path!r}"
+            raise ValidationError(msg)
+        if self.size < 0:
+            msg = f"file body {self.path}: size must not be negative, not {self.size}"
+            raise ValidationError(msg)
+        if not _HEX64.fullmatch(self.sha256):
+            msg = f"file body {self.path}: sha256 must be 64 lower-case hex digits"
+            raise ValidationError(msg)
+        _need(self.key_id, f"file body {self.path}'s key id")
+        _need_bytes(self.wrapped_key, f"file body {self.path}'s wrapped key")
+
+
+Body: TypeAlias = InlineBody | FileBody
+
+
+# -- records ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredRecord:
+    """A record as a node holds it: its markings (bodies apart) and when it was added."""
+
+    record: Record
+    added_at: str
+
+    def __post_init__(self) -> None:
+        """The time is an ISO 8601 time with an offset."""
+        check_time(self.added_at, f"record {self.record.id}'s added_at")
+
+
+# -- releases ---------------------------------------------------------------------------
+
+
+class ReleaseState(StrEnum):
+    """Where a release stands, on the sending or the receiving node."""
+
+    SEALED = "sealed"  # sealed for its recipient, not yet in the outbox
+    QUEUED = "queued"  # in the outbox, waiting for delivery
+    DELIVERED = "delivered"  # the recipient returned a signed receipt
+    RECEIVED = "received"  # arrived here from a peer and was accepted
+    REFUSED = "refused"  # refused by the recipient (sent) or by this node (received)
+
+
+RELEASE_TRANSITIONS: Final[Mapping[ReleaseState, frozenset[ReleaseState]]] = {
+    ReleaseState.SEALED: frozenset({ReleaseState.QUEUED}),
+    ReleaseState.QUEUED: frozenset({ReleaseState.DELIVERED, ReleaseState.REFUSED}),
+    ReleaseState.DELIVERED: frozenset(),
+    ReleaseState.RECEIVED: frozenset(),
+    ReleaseState.REFUSED: frozenset(),
+}
+"""The states a release may move to from each state; the last three are final."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Release:
+    """A release as a node keeps it: the decision it went under and its sealed envelope.
+
+    ``decision`` and ``label`` are canonical JSON (``Decision.to_dict()`` and
+    ``Label.to_dict()``), kept as the exact bytes; ``route``, ``hops`` and
+    ``agreements`` repeat what the decision says so that stores can query them.
+    ``message_id`` is the federation message that carried it (required on receipt).
+    """
+
+    id: str
+    record_id: str
+    sender: str
+    recipient: str
+    on: dt.date
+    route: tuple[str, ...]
+    hops: tuple[Hop, ...]
+    agreements: tuple[tuple[str, str], ...]  # (agreement id, fingerprint)
+    decision: bytes
+    label: bytes | None
+    envelope: bytes
+    state: ReleaseState
+    created_at: str
+    updated_at: str
+    message_id: str | None = None
+
+    def __post_init__(self) -> None:
+        """Check ids, parties, JSON, fingerprints and times."""
+        _need(self.id, "a release's id")
+        _need(self.record_id, f"release {self.id}'s record id")
+        if self.message_id is not None:
+            _need(self.message_id, f"release {self.id}'s message id")
+        if self.sender == self.recipient:
+            msg = f"release {self.id}: sender and recipient are both {self.sender}"
+            raise ValidationError(msg)
+        object.__setattr__(self, "state", ReleaseState(self.state))
+        object.__setattr__(self, "route", tuple(self.route))
+        object.__setattr__(self, "hops", tuple(Hop(*h) for h in self.hops))
+        object.__setattr__(self, "agreements", tuple((a, f) for a, f in self.agreements))
+        _check_json_object(self.decision, f"release {self.id}'s decision")
+        if self.label is not None:
+            _check_json_object(self.label, f"release {self.id}'s label")
+        _need_bytes(self.envelope, f"release {self.id}'s envelope")
+        ids = [a for a, _ in self.agreements]
+        if len(set(ids)) != len(ids) or not all(_HEX64.fullmatch(f) for _, f in self.agreements):
+            msg = f"release {self.id}: agreements must be distinct ids with 64-hex-digit fingerprints"
+            raise ValidationError(msg)
+        check_time(self.created_at, f"release {self.id}'s created_at")
+        check_time(self.updated_at, f"release {self.id}'s updated_at")
+
+    @classmethod
+    def from_decision(  # noqa: PLR0913 - a release is its decision plus these
+        cls,
+        decision: Decision,
+        *,
+        id: str,  # noqa: A002 - the release's id
+        envelope: bytes,
+        state: ReleaseState,
+        at: str,
+        message_id: str | None = None,
+    ) -> Release:
+        """The release a permit becomes once sealed: route, hops and label from ``decision``."""
+        return cls(
+            id=id,
+            record_id=decision.record_id,
+            sender=decision.sender,
+            recipient=decision.recipient,
+            on=decision.on,
+            route=decision.route,
+            hops=decision.hops,
+            agreements=decision.agreements,
+            decision=canonical_bytes(decision.to_dict()),
+            label=canonical_bytes(decision.label.to_dict()) if decision.label is not None else None,
+            envelope=envelope,
+            state=state,
+            created_at=at,
+            updated_at=at,
+            message_id=message_id,
+        )
+
+
+# -- signed objects and obligations -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signed(Generic[T]):
+    """A value with the signature over its canonical JSON (opaque bytes to the store)."""
+
+    value: T
+    signature: bytes
+
+    def __post_init__(self) -> None:
+        """A signed value has a signature."""
+        _need_bytes(self.signature, "a signature")
+
+
+def consent_to_dict(consent: Consent) -> dict[str, object]:
+    """The JSON form of a consent: what is signed, and what the store keeps.
+
+    The domain's ``Consent`` has no ``to_dict`` yet; this is its form until it has one,
+    in the style of the obligation values (a ``type``, then every field).
+    """
+    return {
+        "type": "consent",
+        "id": consent.id,
+        "originator": consent.originator,
+        "holder": consent.holder,
+        "third_party": consent.third_party,
+        "valid_from": consent.valid_from.isoformat(),
+        "valid_until": consent.valid_until.isoformat(),
+        "record_id": consent.record_id,
+        "topic": consent.topic,
+    }
+
+
+class RecallState(StrEnum):
+    """A recall is issued, then acknowledged (by at least one holder)."""
+
+    ISSUED = "issued"
+    ACKNOWLEDGED = "acknowledged"
+
+
+class ReportState(StrEnum):
+    """A compromise report is open until an investigation result closes it."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecallStatus:
+    """A signed recall and the signed acknowledgements it has had, first first."""
+
+    recall: Signed[Recall]
+    acknowledgements: tuple[Signed[RecallAcknowledgement], ...] = ()
+
+    @property
+    def state(self) -> RecallState:
+        """Acknowledged once any holder acknowledged it."""
+        return RecallState.ACKNOWLEDGED if self.acknowledgements else RecallState.ISSUED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportStatus:
+    """A signed compromise report and the signed result that closed it, if any."""
+
+    report: Signed[CompromiseReport]
+    result: Signed[InvestigationResult] | None = None
+
+    @property
+    def state(self) -> ReportState:
+        """Closed once an investigation result is filed."""
+        return ReportState.CLOSED if self.result is not None else ReportState.OPEN
