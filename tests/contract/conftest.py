@@ -1,7 +1,9 @@
 """Backends for the storage contract suite: memory, SQLite (a file) and PostgreSQL.
 
-``store_backend`` runs a test once per backend with a :class:`Harness` giving units of
-work on one store; ``database_url`` runs it once per SQL database. Both start empty.
+``harness`` runs a test once per backend with a :class:`Harness` giving units of work
+on the world store; ``node`` does the same with a :class:`Node` giving units of work on
+the record, release, audit and obligation stores together; ``database_url`` runs a
+test once per SQL database. All start empty.
 """
 
 from __future__ import annotations
@@ -17,8 +19,27 @@ from sqlalchemy.orm import Session
 
 from accord.domain.world import World
 from accord.serialization.world import load_world
-from accord.storage import InMemoryWorldStore, WorldStore
-from accord.storage.sql import SqlWorldStore, make_engine, migrate
+from accord.storage import (
+    AuditStore,
+    InMemoryAuditStore,
+    InMemoryObligationStore,
+    InMemoryRecordStore,
+    InMemoryReleaseStore,
+    InMemoryWorldStore,
+    ObligationStore,
+    RecordStore,
+    ReleaseStore,
+    WorldStore,
+)
+from accord.storage.sql import (
+    SqlAuditStore,
+    SqlObligationStore,
+    SqlRecordStore,
+    SqlReleaseStore,
+    SqlWorldStore,
+    make_engine,
+    migrate,
+)
 from tests.contract.support import InjectedError, failing_at_insert_into, sqlite_url
 
 SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -77,6 +98,13 @@ class _Exploding:
         raise InjectedError(name)
 
 
+@contextmanager
+def _unit_session(connection: Connection) -> Iterator[Session]:
+    """A session whose transaction is a savepoint in the test's own transaction."""
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as session, session.begin():
+        yield session
+
+
 class SqlHarness(Harness):
     """A migrated database shared by a module; each test runs in one transaction that
     is rolled back at its end, and each unit of work is a savepoint inside it."""
@@ -87,7 +115,7 @@ class SqlHarness(Harness):
 
     @contextmanager
     def unit(self) -> Iterator[WorldStore]:
-        with Session(bind=self.connection, join_transaction_mode="create_savepoint") as session, session.begin():
+        with _unit_session(self.connection) as session:
             yield SqlWorldStore(session)
 
     def save_failing_midway(self, world: World) -> None:
@@ -117,14 +145,81 @@ def _store_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         engine.dispose()
 
 
+@contextmanager
+def _rolled_back(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that is rolled back at the end: the test's changes go."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        try:
+            yield connection
+        finally:
+            outer.rollback()
+
+
 @pytest.fixture
 def harness(_store_engine: Engine | None) -> Iterator[Harness]:
     if _store_engine is None:
         yield MemoryHarness()
         return
-    with _store_engine.connect() as connection:
-        outer = connection.begin()
-        try:
-            yield SqlHarness(_store_engine.dialect.name, connection)
-        finally:
-            outer.rollback()
+    with _rolled_back(_store_engine) as connection:
+        yield SqlHarness(_store_engine.dialect.name, connection)
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeStores:
+    records: RecordStore
+    releases: ReleaseStore
+    audit: AuditStore
+    obligations: ObligationStore
+
+
+class Node:
+    """A node's stores on one backend, used in units of work."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @contextmanager
+    def unit(self) -> Iterator[NodeStores]:
+        """The stores inside a unit of work that commits if the block succeeds.
+
+        A store's refusal caught inside the block leaves the unit usable: the SQL
+        stores write nothing before they refuse (or undo it in a savepoint).
+        """
+        raise NotImplementedError
+
+
+class MemoryNode(Node):
+    def __init__(self) -> None:
+        super().__init__("memory")
+        self.stores = NodeStores(
+            InMemoryRecordStore(), InMemoryReleaseStore(), InMemoryAuditStore(), InMemoryObligationStore()
+        )
+
+    @contextmanager
+    def unit(self) -> Iterator[NodeStores]:
+        yield self.stores
+
+
+class SqlNode(Node):
+    """Like SqlHarness: each unit of work is a savepoint in the test's own transaction."""
+
+    def __init__(self, name: str, connection: Connection) -> None:
+        super().__init__(name)
+        self.connection = connection
+
+    @contextmanager
+    def unit(self) -> Iterator[NodeStores]:
+        with _unit_session(self.connection) as session:
+            yield NodeStores(
+                SqlRecordStore(session), SqlReleaseStore(session), SqlAuditStore(session), SqlObligationStore(session)
+            )
+
+
+@pytest.fixture
+def node(_store_engine: Engine | None) -> Iterator[Node]:
+    if _store_engine is None:
+        yield MemoryNode()
+        return
+    with _rolled_back(_store_engine) as connection:
+        yield SqlNode(_store_engine.dialect.name, connection)

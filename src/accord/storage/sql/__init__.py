@@ -1,8 +1,9 @@
 """The SQL implementation of the storage ports: SQLite by default, PostgreSQL by URL.
 
 ``engine`` builds a configured engine from a URL, ``tables`` and ``node_tables``
-declare the schema, ``stores`` maps rows to domain values, and ``migrate`` runs the
-Alembic migrations under ``accord/storage/migrations``. Nothing here commits: the
+declare the schema, ``stores`` (the world), ``record_stores`` (records, releases),
+``audit_stores`` and ``obligation_stores`` map rows to values, and ``migrate`` runs
+the Alembic migrations under ``accord/storage/migrations``. Nothing here commits: the
 caller's session does.
 """
 
@@ -11,7 +12,18 @@ from __future__ import annotations
 # node_tables declares its tables on the registry's metadata: importing it here means
 # that whoever imports anything of this package (migrations included) sees them all.
 from accord.storage.sql import node_tables as _node_tables  # noqa: F401
+from accord.storage.sql.audit_stores import SqlAuditStore
 from accord.storage.sql.engine import make_engine, redact
+from accord.storage.sql.obligation_stores import SqlObligationStore
+from accord.storage.sql.record_stores import SqlRecordStore, SqlReleaseStore
 from accord.storage.sql.stores import SqlWorldStore
 
-__all__ = ["SqlWorldStore", "make_engine", "redact"]
+__all__ = [
+    "SqlAuditStore",
+    "SqlObligationStore",
+    "SqlRecordStore",
+    "SqlReleaseStore",
+    "SqlWorldStore",
+    "make_engine",
+    "redact",
+]

@@ -14,6 +14,7 @@ create the tables and the ``*_stores`` modules map rows to values.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 from sqlalchemy import (
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.schema import SchemaItem
 
 from accord.domain.record import Precedence
 from accord.storage.sql.tables import FINGERPRINT, PARTY_CODE, _one_of, metadata
@@ -248,43 +250,53 @@ audit_checkpoints = Table(
 # -- consents and obligations -----------------------------------------------------------
 
 
+def _kept(name: str, *items: SchemaItem) -> Table:
+    """A signed value kept by id: a number, its lookup columns, and what was signed."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Text, primary_key=True),
+        _seq(),
+        *items,
+        *_signed(),
+    )
+
+
 def _signed() -> tuple[Column[bytes], Column[bytes]]:
     # The canonical JSON that was signed, exactly, and the signature over it.
     return Column("document", LargeBinary, nullable=False), Column("signature", LargeBinary, nullable=False)
 
 
-consents = Table(
+def _state(kind: type[StrEnum]) -> tuple[Column[str], CheckConstraint]:
+    # The store moves it (issued -> acknowledged, open -> closed); a value it cannot
+    # read back would make the obligation unreadable.
+    return Column("state", String(16), nullable=False), _one_of("state", kind, "state_known")
+
+
+def _record_id() -> Column[str]:
+    # No foreign key: obligations about a record outlive the copy (destroyed on recall).
+    return Column("record_id", Text, nullable=False, index=True)
+
+
+consents = _kept(
     "consents",
-    metadata,
-    Column("id", Text, primary_key=True),
-    _seq(),
     Column("originator", String(PARTY_CODE), nullable=False),
     # Looked up by holder and third party when a holder releases onward (rule 5).
     Column("holder", String(PARTY_CODE), nullable=False, index=True),
     Column("third_party", String(PARTY_CODE), nullable=False),
-    *_signed(),
 )
 
-reclassifications = Table(
+reclassifications = _kept(
     "reclassifications",
-    metadata,
-    Column("id", Text, primary_key=True),
-    _seq(),
     Column("originator", String(PARTY_CODE), nullable=False),
-    Column("record_id", Text, nullable=False, index=True),
-    *_signed(),
+    _record_id(),
 )
 
-recalls = Table(
+recalls = _kept(
     "recalls",
-    metadata,
-    Column("id", Text, primary_key=True),
-    _seq(),
     Column("originator", String(PARTY_CODE), nullable=False),
-    Column("record_id", Text, nullable=False, index=True),
-    Column("state", String(16), nullable=False),
-    *_signed(),
-    _one_of("state", RecallState, "state_known"),
+    _record_id(),
+    *_state(RecallState),
 )
 
 recall_acknowledgements = Table(
@@ -298,17 +310,12 @@ recall_acknowledgements = Table(
     PrimaryKeyConstraint("recall_id", "holder"),
 )
 
-compromise_reports = Table(
+compromise_reports = _kept(
     "compromise_reports",
-    metadata,
-    Column("id", Text, primary_key=True),
-    _seq(),
     Column("holder", String(PARTY_CODE), nullable=False),
     Column("originator", String(PARTY_CODE), nullable=False),
-    Column("record_id", Text, nullable=False, index=True),
-    Column("state", String(16), nullable=False),
-    *_signed(),
-    _one_of("state", ReportState, "state_known"),
+    _record_id(),
+    *_state(ReportState),
 )
 
 investigation_results = Table(

@@ -1,0 +1,383 @@
+"""Records and releases in SQL: :class:`SqlRecordStore` and :class:`SqlReleaseStore`.
+
+Records are written as rows of ``records``, their topics, portions, REL TO parties
+and encrypted bodies; releases as a ``releases`` row and the agreements it went
+under. Each gets a number from its counter, which orders listings and cursors in
+commit order. Writes that may race with another transaction (a duplicate id, the same
+message received twice) run in a savepoint, so the caller's transaction survives the
+refusal.
+
+The stores never begin, commit or roll back (the caller's session owns the
+transaction), never see plaintext, and never decide whether a release may go.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, RowMapping, Select, Table, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from accord.canonical import canonical_bytes
+from accord.domain.record import Portion, Precedence, Record
+from accord.domain.release import Hop
+from accord.errors import Error
+from accord.storage import _rules as rules
+from accord.storage.sql import node_tables as nt
+from accord.storage.sql._rows import racing, rowcount, take_number, unreadable
+from accord.storage.values import (
+    Body,
+    FileBody,
+    InlineBody,
+    Release,
+    ReleaseState,
+    StoredRecord,
+    check_page,
+    check_time,
+)
+
+__all__ = ["SqlRecordStore", "SqlReleaseStore"]
+
+_TEXT, _FILE = "text", "file"
+
+
+def _after(session: Session, table: Table, key: str | None, what: str) -> int:
+    """The number of the row ``key`` names (-1 for no cursor), or UnknownReferenceError."""
+    if key is None:
+        return -1
+    seq: int | None = session.execute(select(table.c.seq).where(table.c.id == key)).scalar_one_or_none()
+    return rules.known(seq, what, key)
+
+
+class SqlRecordStore:
+    """Records in a SQL database, through the caller's session."""
+
+    def __init__(self, session: Session) -> None:
+        """Use ``session`` for every statement; its owner commits or rolls back."""
+        self._session = session
+
+    # -- writing ----------------------------------------------------------------------
+
+    def add(self, record: Record, *, added_at: str, bodies: Mapping[str, Body] | None = None) -> None:
+        """Store ``record`` and its encrypted bodies (see ``RecordStore.add``)."""
+        bodies = dict(bodies or {})
+        check_time(added_at, f"record {record.id}'s added_at")
+        rules.check_new_record(record, bodies)
+        paths = [b.path for b in bodies.values() if isinstance(b, FileBody)]
+        self._check_free(record.id, paths)
+        key = {"record_id": record.id}
+        with racing(self._session, lambda: self._check_free(record.id, paths)):
+            seq = take_number(self._session, nt.RECORDS)
+            self._session.execute(
+                insert(nt.records).values(
+                    id=record.id,
+                    seq=seq,
+                    originator=record.originator,
+                    title=record.title,
+                    purpose=record.purpose,
+                    precedence=record.precedence.value,
+                    added_at=added_at,
+                )
+            )
+            self._session.execute(insert(nt.record_topics), [{**key, "topic": t} for t in sorted(record.topics)])
+            self._session.execute(
+                insert(nt.record_portions),
+                [{**key, "position": i, "portion_id": p.id, "level": p.level} for i, p in enumerate(record.portions)],
+            )
+            rel_to = [{**key, "portion_id": p.id, "party": c} for p in record.portions for c in sorted(p.rel_to)]
+            if rel_to:
+                self._session.execute(insert(nt.portion_rel_to), rel_to)
+            if bodies:
+                self._session.execute(
+                    insert(nt.record_bodies), [{**key, "portion_id": pid, **_body_row(b)} for pid, b in bodies.items()]
+                )
+
+    def _check_free(self, record_id: str, paths: Collection[str]) -> None:
+        if self.exists(record_id):
+            rules.refuse_duplicate("record", record_id)
+        if paths:
+            query = select(nt.record_bodies.c.path).where(nt.record_bodies.c.path.in_(sorted(paths)))
+            for path in self._session.execute(query).scalars():
+                rules.refuse_path(path)
+
+    def set_levels(self, record_id: str, levels: Mapping[str, str]) -> None:
+        """Re-mark the named portions (see ``RecordStore.set_levels``)."""
+        stored = rules.known(self.get(record_id), "record", record_id)
+        rules.check_portions(stored.record, levels)
+        for portion_id, level in levels.items():
+            self._session.execute(
+                update(nt.record_portions)
+                .where(nt.record_portions.c.record_id == record_id, nt.record_portions.c.portion_id == portion_id)
+                .values(level=level)
+            )
+
+    # -- reading ----------------------------------------------------------------------
+
+    def exists(self, record_id: str) -> bool:
+        """Whether a record with this id is stored."""
+        return bool(self._session.execute(select(exists().where(nt.records.c.id == record_id))).scalar())
+
+    def get(self, record_id: str) -> StoredRecord | None:
+        """The stored record, or ``None``."""
+        found = self._load(select(nt.records).where(nt.records.c.id == record_id))
+        return found[0] if found else None
+
+    def bodies(self, record_id: str) -> dict[str, Body]:
+        """The record's encrypted bodies by portion id, in portion order."""
+        if not self.exists(record_id):
+            rules.known(None, "record", record_id)
+        b, p = nt.record_bodies, nt.record_portions
+        query = (
+            select(b)
+            .join(p, (p.c.record_id == b.c.record_id) & (p.c.portion_id == b.c.portion_id))
+            .where(b.c.record_id == record_id)
+            .order_by(p.c.position)
+        )
+        return {row["portion_id"]: _body(row) for row in self._session.execute(query).mappings()}
+
+    def list(
+        self,
+        *,
+        originator: str | None = None,
+        topic: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Sequence[StoredRecord]:
+        """Up to ``limit`` records in the order added, after the record ``after``."""
+        check_page(limit)
+        r = nt.records
+        query = select(r).where(r.c.seq > _after(self._session, r, after, "record"))
+        if originator is not None:
+            query = query.where(r.c.originator == originator)
+        if topic is not None:
+            t = nt.record_topics
+            query = query.where(exists().where(t.c.record_id == r.c.id, t.c.topic == topic))
+        return self._load(query.order_by(r.c.seq).limit(limit))
+
+    def _load(self, query: Select[Any]) -> Sequence[StoredRecord]:
+        """The records ``query`` selects, with their topics, portions and REL TO."""
+        rows = list(self._session.execute(query).mappings())
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        t, r, p = nt.record_topics, nt.portion_rel_to, nt.record_portions
+        topics: dict[str, set[str]] = defaultdict(set)
+        for record_id, topic in self._session.execute(select(t.c.record_id, t.c.topic).where(t.c.record_id.in_(ids))):
+            topics[record_id].add(topic)
+        rel_to: dict[tuple[str, str], set[str]] = defaultdict(set)
+        rel_query = select(r.c.record_id, r.c.portion_id, r.c.party).where(r.c.record_id.in_(ids))
+        for record_id, portion_id, party in self._session.execute(rel_query):
+            rel_to[record_id, portion_id].add(party)
+        portions: dict[str, builtins.list[Portion]] = defaultdict(list)
+        portion_query = select(p.c.record_id, p.c.portion_id, p.c.level).where(p.c.record_id.in_(ids))
+        try:
+            for record_id, portion_id, level in self._session.execute(portion_query.order_by(p.c.position)):
+                portions[record_id].append(
+                    Portion(id=portion_id, level=level, rel_to=frozenset(rel_to[record_id, portion_id]))
+                )
+            return [_stored_record(row, frozenset(topics[row["id"]]), portions[row["id"]]) for row in rows]
+        except (Error, ValueError) as e:
+            unreadable("record", ", ".join(ids), e)
+
+
+def _body_row(body: Body) -> dict[str, object]:
+    common = {"key_id": body.key_id, "wrapped_key": body.wrapped_key}
+    if isinstance(body, InlineBody):
+        return {**common, "kind": _TEXT, "ciphertext": body.ciphertext, "path": None, "size": None, "sha256": None}
+    return {**common, "kind": _FILE, "ciphertext": None, "path": body.path, "size": body.size, "sha256": body.sha256}
+
+
+def _body(row: RowMapping) -> Body:
+    if row["kind"] == _TEXT:
+        return InlineBody(ciphertext=row["ciphertext"], key_id=row["key_id"], wrapped_key=row["wrapped_key"])
+    return FileBody(
+        path=row["path"], size=row["size"], sha256=row["sha256"], key_id=row["key_id"], wrapped_key=row["wrapped_key"]
+    )
+
+
+def _stored_record(row: RowMapping, topics: frozenset[str], portions: Sequence[Portion]) -> StoredRecord:
+    record = Record(
+        id=row["id"],
+        originator=row["originator"],
+        title=row["title"],
+        topics=topics,
+        portions=tuple(portions),
+        purpose=row["purpose"],
+        precedence=Precedence(row["precedence"]),
+    )
+    return StoredRecord(record=record, added_at=row["added_at"])
+
+
+class SqlReleaseStore:
+    """Releases in a SQL database, through the caller's session."""
+
+    def __init__(self, session: Session) -> None:
+        """Use ``session`` for every statement; its owner commits or rolls back."""
+        self._session = session
+
+    # -- writing ----------------------------------------------------------------------
+
+    def add(self, release: Release) -> None:
+        """Store an outgoing release (see ``ReleaseStore.add``)."""
+        rules.check_outgoing(release)
+        self._check_free(release)
+        with racing(self._session, lambda: self._check_free(release)):
+            self._write(release)
+
+    def add_received(self, release: Release) -> bool:
+        """Store a received release once per message id (see ``ReleaseStore.add_received``)."""
+        message_id = rules.check_received(release)
+        if self._message_stored(message_id):
+            return False
+        self._check_free(release)
+        try:
+            with self._session.begin_nested():
+                self._write(release)
+        except IntegrityError:
+            # Another worker stored the same message first: the unique constraint on
+            # message_id is what decides, and its receipt stands.
+            if self._message_stored(message_id):
+                return False
+            self._check_free(release)
+            raise
+        return True
+
+    def _write(self, release: Release) -> None:
+        seq = take_number(self._session, nt.RELEASES)
+        self._session.execute(insert(nt.releases).values(seq=seq, **_release_row(release)))
+        if release.agreements:
+            self._session.execute(
+                insert(nt.release_agreements),
+                [
+                    {"release_id": release.id, "position": i, "agreement_id": a, "fingerprint": f}
+                    for i, (a, f) in enumerate(release.agreements)
+                ],
+            )
+
+    def _check_free(self, release: Release) -> None:
+        if self._session.execute(select(exists().where(nt.releases.c.id == release.id))).scalar():
+            rules.refuse_duplicate("release", release.id)
+        if release.message_id is not None and self._message_stored(release.message_id):
+            rules.refuse_duplicate("message", release.message_id)
+
+    def _message_stored(self, message_id: str) -> bool:
+        return bool(self._session.execute(select(exists().where(nt.releases.c.message_id == message_id))).scalar())
+
+    def set_state(self, release_id: str, state: ReleaseState, *, at: str) -> Release:
+        """Move a release to ``state`` (see ``ReleaseStore.set_state``)."""
+        release = rules.known(self.get(release_id), "release", release_id)
+        rules.check_transition(release, state)
+        moved = replace(release, state=state, updated_at=at)
+        r = nt.releases
+        statement = (
+            update(r)
+            .where(r.c.id == release_id, r.c.state == release.state.value)
+            .values(state=state.value, updated_at=at)
+        )
+        if rowcount(self._session, statement) == 0:
+            # Another transaction moved it first (on PostgreSQL this UPDATE waited for
+            # it); decide again from the state it left. States never go back, so this
+            # ends.
+            return self.set_state(release_id, state, at=at)
+        return moved
+
+    # -- reading ----------------------------------------------------------------------
+
+    def get(self, release_id: str) -> Release | None:
+        """The release with this id, or ``None``."""
+        found = self._load([nt.releases.c.id == release_id], after=-1, limit=1)
+        return found[0] if found else None
+
+    def by_message(self, message_id: str) -> Release | None:
+        """The release a federation message carried, or ``None``."""
+        found = self._load([nt.releases.c.message_id == message_id], after=-1, limit=1)
+        return found[0] if found else None
+
+    def list(
+        self,
+        *,
+        state: ReleaseState | None = None,
+        sender: str | None = None,
+        recipient: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Sequence[Release]:
+        """Up to ``limit`` releases matching every filter given, in the order added."""
+        check_page(limit)
+        r = nt.releases
+        where: builtins.list[ColumnElement[bool]] = []
+        if state is not None:
+            where.append(r.c.state == ReleaseState(state).value)
+        if sender is not None:
+            where.append(r.c.sender == sender)
+        if recipient is not None:
+            where.append(r.c.recipient == recipient)
+        return self._load(where, after=_after(self._session, r, after, "release"), limit=limit)
+
+    def _load(self, where: Sequence[ColumnElement[bool]], *, after: int, limit: int) -> Sequence[Release]:
+        r, a = nt.releases, nt.release_agreements
+        query = select(r).where(r.c.seq > after, *where).order_by(r.c.seq).limit(limit)
+        rows = list(self._session.execute(query).mappings())
+        if not rows:
+            return []
+        agreements: dict[str, builtins.list[tuple[str, str]]] = defaultdict(list)
+        ids = [row["id"] for row in rows]
+        used = select(a.c.release_id, a.c.agreement_id, a.c.fingerprint).where(a.c.release_id.in_(ids))
+        for release_id, agreement_id, fingerprint in self._session.execute(used.order_by(a.c.position)):
+            agreements[release_id].append((agreement_id, fingerprint))
+        out = []
+        for row in rows:
+            try:
+                out.append(_release(row, agreements[row["id"]]))
+            except (Error, KeyError, TypeError, ValueError) as e:
+                unreadable("release", row["id"], e)
+        return out
+
+
+def _json(value: object) -> str:
+    return canonical_bytes(value).decode("utf-8")
+
+
+def _release_row(release: Release) -> dict[str, object]:
+    return {
+        "id": release.id,
+        "message_id": release.message_id,
+        "record_id": release.record_id,
+        "sender": release.sender,
+        "recipient": release.recipient,
+        "decided_on": release.on,
+        "route": _json(list(release.route)),
+        "hops": _json([h.to_dict() for h in release.hops]),
+        "decision": release.decision,
+        "label": release.label,
+        "envelope": release.envelope,
+        "state": release.state.value,
+        "created_at": release.created_at,
+        "updated_at": release.updated_at,
+    }
+
+
+def _release(row: RowMapping, agreements: Sequence[tuple[str, str]]) -> Release:
+    return Release(
+        id=row["id"],
+        message_id=row["message_id"],
+        record_id=row["record_id"],
+        sender=row["sender"],
+        recipient=row["recipient"],
+        on=row["decided_on"],
+        route=tuple(json.loads(row["route"])),
+        hops=tuple(Hop(**hop) for hop in json.loads(row["hops"])),
+        agreements=tuple(agreements),
+        decision=row["decision"],
+        label=row["label"],
+        envelope=row["envelope"],
+        state=ReleaseState(row["state"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

@@ -1,0 +1,157 @@
+"""The RecordStore contract, the same for the memory, SQLite and PostgreSQL stores."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from accord.domain.record import Portion
+from accord.errors import UnknownReferenceError, ValidationError
+from accord.storage import StoredRecord
+from accord.storage.values import MAX_PAGE
+from tests.contract.conftest import Node
+from tests.contract.holdings import AT, LATER, file_body, inline, record
+
+
+def ids(page) -> list[str]:
+    return [s.record.id for s in page]
+
+
+def test_a_record_reads_back_equal_with_its_encrypted_bodies_in_portion_order(node: Node):
+    kept = record()
+    bodies = {"annex": file_body(), "summary": inline()}  # given out of order on purpose
+    with node.unit() as s:
+        assert s.records.exists("r1") is False
+        assert s.records.get("r1") is None
+        s.records.add(kept, added_at=AT, bodies=bodies)
+
+    with node.unit() as s:
+        assert s.records.exists("r1") is True
+        assert s.records.get("r1") == StoredRecord(record=kept, added_at=AT)
+        stored = s.records.bodies("r1")
+        assert stored == bodies
+        assert list(stored) == ["summary", "annex"]  # the record's order; "2" has no body
+        assert [p.rel_to for p in s.records.get("r1").record.portions] == [p.rel_to for p in kept.portions]
+
+
+def test_a_record_without_bodies_has_none(node: Node):
+    with node.unit() as s:
+        s.records.add(record(), added_at=AT)
+        assert s.records.bodies("r1") == {}
+        with pytest.raises(UnknownReferenceError, match="no record r9"):
+            s.records.bodies("r9")
+
+
+def test_a_taken_id_is_refused_and_nothing_is_written(node: Node):
+    with node.unit() as s:
+        s.records.add(record(), added_at=AT, bodies={"summary": inline("first")})
+    other = dataclasses.replace(record(), title="another record under the same id")
+
+    with node.unit() as s:
+        with pytest.raises(ValidationError, match="record r1 is already stored") as refused:
+            s.records.add(other, added_at=LATER, bodies={"annex": file_body("bodies/other.bin")})
+        assert "nothing was written" in refused.value.diagnostics()
+        # the unit of work goes on: the refusal broke nothing
+        s.records.add(record("r2"), added_at=LATER, bodies={"annex": file_body("bodies/other.bin")})
+
+    with node.unit() as s:
+        assert s.records.get("r1") == StoredRecord(record=record(), added_at=AT)
+        assert s.records.bodies("r1") == {"summary": inline("first")}
+        assert ids(s.records.list()) == ["r1", "r2"]
+
+
+def test_plaintext_stray_bodies_shared_files_and_bad_times_are_refused(node: Node):
+    with node.unit() as s:
+        s.records.add(record("r1"), added_at=AT, bodies={"annex": file_body("bodies/a.bin")})
+    clear = record("r2")
+    clear = dataclasses.replace(clear, portions=(Portion(id="1", level="KOR/MIL-II", rel_to=frozenset(), text="x"),))
+    refusals = [
+        (clear, {}, AT, "portion 1 carries plaintext"),
+        (record("r2"), {"nope": inline()}, AT, "has no portion nope"),
+        (record("r2"), {"summary": file_body("f.bin"), "annex": file_body("f.bin")}, AT, "name the same body file"),
+        (record("r2"), {"summary": file_body("bodies/a.bin")}, AT, "bodies/a.bin is already the body"),
+        (record("r2"), {}, "2026-03-01 09:15", "ISO 8601 time with a UTC offset"),
+    ]
+    with node.unit() as s:
+        for candidate, bodies, at, problem in refusals:
+            with pytest.raises(ValidationError, match=problem):
+                s.records.add(candidate, added_at=at, bodies=bodies)
+    with node.unit() as s:
+        assert ids(s.records.list()) == ["r1"]
+        assert s.records.exists("r2") is False
+
+
+@pytest.mark.parametrize(
+    "path", ["/etc/passwd", "../outside.bin", "bodies/../../x", "a//b", "bodies\\x.bin", "", "./x"]
+)
+def test_a_file_body_stays_under_the_node_home(path: str):
+    with pytest.raises(ValidationError, match="relative to the node home"):
+        file_body(path)
+
+
+def test_listing_pages_in_the_order_added_and_stays_stable(node: Node):
+    plan = [
+        ("r5", "KOR", ("dprk-missile",)),
+        ("r1", "JPN", ("dprk-nuclear", "dprk-missile")),
+        ("r9", "KOR", ("logistics",)),
+        ("r3", "USA", ("dprk-missile",)),
+        ("r2", "KOR", ("dprk-nuclear",)),
+    ]
+    for record_id, originator, topics in plan:
+        with node.unit() as s:
+            s.records.add(record(record_id, originator=originator, topics=topics), added_at=AT)
+
+    with node.unit() as s:
+        first = s.records.list(limit=2)
+        second = s.records.list(after=first[-1].record.id, limit=2)
+        third = s.records.list(after=second[-1].record.id, limit=2)
+        assert [ids(first), ids(second), ids(third)] == [["r5", "r1"], ["r9", "r3"], ["r2"]]
+        assert s.records.list(after="r2") == []
+        assert ids(s.records.list(originator="KOR")) == ["r5", "r9", "r2"]
+        assert ids(s.records.list(topic="dprk-missile")) == ["r5", "r1", "r3"]
+        assert ids(s.records.list(originator="KOR", topic="dprk-nuclear")) == ["r2"]
+        assert ids(s.records.list(originator="KOR", after="r5", limit=1)) == ["r9"]
+        assert s.records.list(originator="NATO") == []
+
+    # a record added later comes after every page already read, whatever its id
+    with node.unit() as s:
+        s.records.add(record("r0"), added_at=LATER)
+    with node.unit() as s:
+        assert ids(s.records.list(after=second[-1].record.id, limit=10)) == ["r2", "r0"]
+        assert ids(s.records.list(limit=2)) == ids(first)
+
+
+def test_bad_cursors_and_page_sizes_are_refused(node: Node):
+    with node.unit() as s:
+        s.records.add(record(), added_at=AT)
+        with pytest.raises(UnknownReferenceError, match="no record gone"):
+            s.records.list(after="gone")
+        for limit in (0, -1, MAX_PAGE + 1):
+            with pytest.raises(ValidationError, match=f"1 to {MAX_PAGE} items"):
+                s.records.list(limit=limit)
+        assert len(s.records.list(limit=MAX_PAGE)) == 1
+
+
+def test_re_marking_changes_only_the_named_portions(node: Node):
+    with node.unit() as s:
+        s.records.add(record(), added_at=AT, bodies={"annex": inline()})
+        s.records.set_levels("r1", {"annex": "KOR/MIL-I", "2": "KOR/MIL-III"})
+
+    with node.unit() as s:
+        stored = s.records.get("r1")
+        assert [(p.id, p.level) for p in stored.record.portions] == [
+            ("summary", "KOR/MIL-III"),
+            ("annex", "KOR/MIL-I"),
+            ("2", "KOR/MIL-III"),
+        ]
+        assert s.records.bodies("r1") == {"annex": inline()}
+
+    with node.unit() as s:
+        with pytest.raises(UnknownReferenceError, match="has no portion ghost"):
+            s.records.set_levels("r1", {"summary": "KOR/MIL-I", "ghost": "KOR/MIL-I"})
+        with pytest.raises(ValidationError, match="with no level"):
+            s.records.set_levels("r1", {"summary": ""})
+        with pytest.raises(UnknownReferenceError, match="no record r7"):
+            s.records.set_levels("r7", {"summary": "KOR/MIL-I"})
+        assert s.records.get("r1").record.portions[0].level == "KOR/MIL-III"
