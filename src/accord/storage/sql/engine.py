@@ -94,7 +94,12 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) ->
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at BEGIN. A deferred transaction that reads and
+    # then writes while another process writes fails at once with "database is locked"
+    # (SQLite cannot upgrade its lock and the busy timeout does not apply); taking the
+    # lock first makes it wait its turn instead. Readers outside a write are not blocked
+    # under WAL, and a node's transactions are short.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _postgres_engine(url: URL) -> Engine:
