@@ -1,0 +1,262 @@
+"""The node's audit log: append inside a service's transaction, checkpoint, verify, prove.
+
+Other services record what they did with :func:`append`, inside their own transaction
+and as its *last* statement: the store holds the log's head from the append until the
+commit, so appending last keeps that lock short, and an entry is kept exactly when the
+work it records is. :class:`AuditLog` signs checkpoints (signed tree heads) with the
+node's Ed25519 and ML-DSA-65 keys, verifies the whole log (stored bytes, stored leaf
+hashes and every checkpoint's signature and root) and exports proof bundles.
+:func:`verify_bundle` checks a bundle offline with only the node's public descriptor.
+The clock is read here (``utc_now``) or passed in; passphrases are passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from accord.audit.chain import verify_entries
+from accord.audit.checkpoint import Checkpoint, ProofBundle, SignatureCheck, verify_proof_bundle
+from accord.audit.entry import AuditEntry, EntryKind, MetaValue
+from accord.audit.merkle import HASH_SIZE, MerkleTree
+from accord.canonical import canonical_bytes
+from accord.crypto import CompositeSignature, CompositeSigner, CompositeVerifier, NodePublicKeys
+from accord.errors import Error, IntegrityError, ValidationError
+from accord.services._database import Database
+from accord.services.node import NodeIdentity, read_identity, unlock, utc_now
+from accord.storage.sql import SqlAuditStore
+from accord.storage.values import Signed
+
+__all__ = ["AuditLog", "VerifyReport", "append", "iso", "verify_bundle", "verify_proof_file"]
+
+_CHECKPOINT_HINT = "run `accord audit checkpoint` first"
+
+
+def iso(at: dt.datetime) -> str:
+    """An aware time as the ISO 8601 text audit entries carry (``Z`` for UTC)."""
+    if at.tzinfo is None:
+        msg = f"audit times must carry a UTC offset, not {at!r}"
+        raise ValidationError(msg)
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def append(  # noqa: PLR0913 - the fields of an audit entry
+    session: Session,
+    *,
+    kind: EntryKind,
+    actor: str,
+    at: dt.datetime,
+    subjects: Sequence[str] = (),
+    digests: Mapping[str, str] | None = None,
+    meta: Mapping[str, MetaValue] | None = None,
+) -> AuditEntry:
+    """Append an entry to the log inside the caller's transaction; call it last.
+
+    The caller's transaction commits (or rolls back) the entry with its own work.
+    """
+    when = iso(at)
+    return SqlAuditStore(session).append(
+        lambda seq: AuditEntry(
+            seq=seq,
+            kind=kind,
+            at=when,
+            actor=actor,
+            subjects=tuple(subjects),
+            digests=dict(digests or {}),
+            meta=dict(meta or {}),
+        )
+    )
+
+
+def _signature_bytes(signature: CompositeSignature) -> bytes:
+    return canonical_bytes(signature.to_dict())
+
+
+def _signature_check(public: NodePublicKeys) -> SignatureCheck:
+    verifier = CompositeVerifier((public.signing, public.pq_signing))
+
+    def check(message: bytes, signature: bytes) -> bool:
+        try:
+            verifier.verify(CompositeSignature.from_dict(json.loads(signature)), message)
+        except (Error, ValueError):
+            return False
+        return True
+
+    return check
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyReport:
+    """What ``verify`` checked: the entries, and the checkpoints with their sizes."""
+
+    entries: int
+    checkpoints: tuple[int, ...]
+    root: str
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {"ok": True, "entries": self.entries, "checkpoints": list(self.checkpoints), "root": self.root}
+
+
+class AuditLog:
+    """The node's audit log in its database, with the node's identity under ``home``."""
+
+    def __init__(self, *, database: Database, home: Path) -> None:
+        """Use ``database`` for the log and the identity under ``home`` for signatures."""
+        self._db = database
+        self._home = home
+
+    @classmethod
+    def open(cls, *, database_url: str, home: Path) -> AuditLog:
+        """The audit log of the node at ``home`` with its database at ``database_url``."""
+        return cls(database=Database(database_url=database_url), home=home)
+
+    def close(self) -> None:
+        """Close the database connections."""
+        self._db.close()
+
+    def checkpoint(self, *, passphrase: str | None, at: dt.datetime | None = None) -> Checkpoint:
+        """Sign a checkpoint of the whole log now (or ``at``) and keep it.
+
+        Raises:
+            ValidationError: no identity or passphrase, an empty log, or no entry since
+                the last checkpoint.
+            IntegrityError: wrong passphrase.
+        """
+        node = unlock(self._home, passphrase)
+        when = iso(at or utc_now())
+        with self._db.transaction("checkpoint the audit log") as session:
+            store = SqlAuditStore(session)
+            tree = MerkleTree()
+            tree.extend_packed(store.leaf_hashes_packed())
+            if tree.size == 0:
+                msg = "the audit log is empty: there is nothing to checkpoint"
+                raise ValidationError(msg)
+            latest = store.latest_checkpoint()
+            if latest is not None and latest.value.size == tree.size:
+                msg = f"no new entries since the checkpoint of {tree.size} entries"
+                raise ValidationError(msg)
+            checkpoint = Checkpoint(origin=node.identity.party, size=tree.size, root=tree.root().hex(), at=when)
+            signature = CompositeSigner(node.keys).sign(checkpoint.signed_bytes())
+            store.add_checkpoint(checkpoint, _signature_bytes(signature))
+        return checkpoint
+
+    def verify(self) -> VerifyReport:
+        """Check every entry's bytes, stored leaf hash and every signed checkpoint.
+
+        Raises:
+            AuditChainBrokenError: naming the first bad entry.
+            IntegrityError: a checkpoint whose signature or origin does not verify.
+        """
+        identity = read_identity(self._home)
+        with self._db.transaction("read the audit log") as session:
+            store = SqlAuditStore(session)
+            entries = store.entries()
+            packed = store.leaf_hashes_packed()
+            checkpoints = store.checkpoints()
+        self._check_signatures(identity, checkpoints)
+        stored = MerkleTree()
+        stored.extend_packed(packed)
+        tree = verify_entries(entries, [c.value for c in checkpoints], stored=stored, decode=True)
+        return VerifyReport(
+            entries=tree.size,
+            checkpoints=tuple(c.value.size for c in checkpoints),
+            root=tree.root().hex(),
+        )
+
+    @staticmethod
+    def _check_signatures(identity: NodeIdentity, checkpoints: Sequence[Signed[Checkpoint]]) -> None:
+        check = _signature_check(identity.public)
+        for signed in checkpoints:
+            checkpoint = signed.value
+            if checkpoint.origin != identity.party or not check(checkpoint.signed_bytes(), signed.signature):
+                msg = f"the audit checkpoint of {checkpoint.size} entries does not verify with this node's keys"
+                raise IntegrityError(msg, hint="the checkpoint or the node's identity was changed")
+
+    def prove(self, seq: int) -> ProofBundle:
+        """A proof bundle for entry ``seq`` against the latest checkpoint.
+
+        Raises:
+            ValidationError: no checkpoint yet, or it does not cover ``seq``.
+            IntegrityError: the stored log no longer matches the checkpoint.
+        """
+        with self._db.transaction("read the audit log") as session:
+            store = SqlAuditStore(session)
+            latest = store.latest_checkpoint()
+            if latest is None:
+                msg = "the audit log has no checkpoint to prove against"
+                raise ValidationError(msg, hint=_CHECKPOINT_HINT)
+            size = latest.value.size
+            if not 0 <= seq < size:
+                msg = f"entry {seq} is not covered by the latest checkpoint ({size} entries, 0 to {size - 1})"
+                raise ValidationError(msg, hint=f"{_CHECKPOINT_HINT} to cover newer entries")
+            data = store.entries(seq, seq + 1)[0]
+            packed = store.leaf_hashes_packed()[: size * HASH_SIZE]
+        tree = MerkleTree()
+        tree.extend_packed(packed)
+        if tree.root(size) != latest.value.root_hash:
+            msg = "the stored audit log does not match its latest checkpoint"
+            raise IntegrityError(msg, hint="run `accord audit verify` to find the first bad entry")
+        return ProofBundle(
+            entry=AuditEntry.from_bytes(data),
+            leaf_index=seq,
+            tree_size=size,
+            inclusion_proof=tuple(tree.inclusion_proof(seq, size)),
+            checkpoint=latest.value,
+            signature=latest.signature,
+        )
+
+
+def verify_bundle(bundle_json: str | bytes, node_public: Mapping[str, object]) -> AuditEntry:
+    """Check a proof bundle offline with only the node's public descriptor; return its entry.
+
+    ``node_public`` is the node's ``node.json`` (its party must be the checkpoint's
+    origin) or a bare public-keys descriptor.
+
+    Raises:
+        ValidationError: the bundle or the descriptor is malformed.
+        IntegrityError: the proof does not verify (one opaque message).
+    """
+    try:
+        data = json.loads(bundle_json)
+    except ValueError as e:
+        msg = f"the proof is not JSON: {e}"
+        raise ValidationError(msg) from e
+    bundle = ProofBundle.from_dict(data)
+    if "public_keys" in node_public:
+        identity = NodeIdentity.from_dict(dict(node_public))
+        public, party = identity.public, identity.party
+    else:
+        public, party = NodePublicKeys.from_dict(node_public), bundle.checkpoint.origin
+    check = _signature_check(public)
+    entry = verify_proof_bundle(bundle, check)
+    if bundle.checkpoint.origin != party:
+        msg = "the proof does not verify"
+        raise IntegrityError(msg)
+    return entry
+
+
+def verify_proof_file(proof: Path, node_file: Path) -> tuple[AuditEntry, Checkpoint]:
+    """:func:`verify_bundle` on files: a proof bundle and a node's ``node.json``.
+
+    Returns the proven entry and the checkpoint it was proven against.
+    """
+    try:
+        bundle_text = proof.read_bytes()
+        descriptor = json.loads(node_file.read_bytes())
+    except OSError as e:
+        msg = f"cannot read {e.filename}: {e.strerror}"
+        raise ValidationError(msg) from e
+    except ValueError as e:
+        msg = f"{node_file} is not JSON: {e}"
+        raise ValidationError(msg) from e
+    if not isinstance(descriptor, dict):
+        msg = f"{node_file} is not a node descriptor (a JSON object)"
+        raise ValidationError(msg)
+    entry = verify_bundle(bundle_text, descriptor)
+    return entry, ProofBundle.from_dict(json.loads(bundle_text)).checkpoint
