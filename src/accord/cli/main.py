@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from accord.cli.commands import agreements, audit, decide, demo, node, world
+from accord.cli.commands import agreements, audit, decide, demo, node, records, world
 from accord.cli.commands._shared import EXIT_BAD_INPUT
 from accord.errors import Error
 
@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 app.command("init")(node.init)
 app.add_typer(node.app, name="node")
+app.add_typer(records.app, name="records")
 app.add_typer(world.app, name="world")
 app.add_typer(agreements.app, name="agreements")
 app.add_typer(audit.app, name="audit")

@@ -2,34 +2,38 @@
 
 A service that writes (records, audit) opens a :meth:`Database.transaction`, calls the
 stores inside it and lets it commit at the end; any exception rolls everything back.
-SQLAlchemy errors leave as :class:`~accord.errors.StorageError` naming the database
-(credentials redacted). The registry keeps its own copy of this pattern for now.
+SQLAlchemy and Alembic errors leave as :class:`~accord.errors.StorageError` naming the
+database (credentials redacted) with a hint on what to do. The registry is a
+``Database`` too; :class:`NodeService` is the base of services that also need the
+node's home (its identity and keys).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from accord.errors import StorageError
-from accord.services.registry import _hint, _reason
 from accord.storage.sql import make_engine, migrate, redact
 
-__all__ = ["Database"]
+__all__ = ["Database", "NodeService"]
+
+_INIT_HINT = "run `accord init` to set up the node's database"
 
 
 class Database:
     """The node's database (SQLite file or PostgreSQL), opened lazily."""
 
     def __init__(self, *, database_url: str) -> None:
-        """Prepare to use ``database_url``; nothing connects until the first transaction."""
+        """Prepare to use ``database_url``; nothing connects until the first call."""
         self._engine = make_engine(database_url)
-        self.where = redact(database_url)
+        self._where = redact(database_url)
         self._schema_ok = False
 
     def __enter__(self) -> Self:
@@ -51,24 +55,73 @@ class Database:
 
     @contextmanager
     def transaction(self, action: str) -> Iterator[Session]:
-        """A session in one transaction: commits at the end, rolls back on any exception."""
-        self._require_schema(action)
-        try:
-            with Session(self._engine) as session, session.begin():
-                yield session
-        except SQLAlchemyError as e:
-            msg = f"cannot {action} in {self.where}: {_reason(e)}"
-            raise StorageError(msg, hint=_hint(e)) from e
+        """A session in one transaction on an up-to-date schema: commits at the end,
+        rolls back on any exception; ``action`` names the work in error messages.
+        """  # noqa: D205 - the summary needs two lines
+        self._require_schema()
+        with self._errors(f"{action} in"), self._transaction() as session:
+            yield session
 
-    def _require_schema(self, action: str) -> None:
+    def _require_schema(self) -> None:
+        """Fail with the fix when the schema is missing or older than this code needs."""
         if self._schema_ok:
             return
-        try:
+        with self._errors("read"):
             found, wanted = migrate.current(self._engine), migrate.head()
-        except SQLAlchemyError as e:
-            msg = f"cannot {action} in {self.where}: {_reason(e)}"
-            raise StorageError(msg, hint=_hint(e)) from e
+        if found is None:
+            msg = f"the database {self._where} is not initialised"
+            raise StorageError(msg, hint=_INIT_HINT)
         if found != wanted:
-            msg = f"the database {self.where} is not initialised at this Accord's schema ({wanted})"
-            raise StorageError(msg, hint="run `accord init` to set up or upgrade it (back it up first)")
+            msg = f"the database {self._where} has schema revision {found}; this Accord needs {wanted}"
+            raise StorageError(msg, hint="run `accord init` to upgrade it (back it up first)")
         self._schema_ok = True
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        # Session.begin commits when the block ends and rolls back on any exception,
+        # ours or the database's: "all or nothing" lives here.
+        with Session(self._engine) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn SQLAlchemy's exceptions into a StorageError naming the database."""
+        try:
+            yield
+        except SQLAlchemyError as e:
+            msg = f"cannot {action} {self._where}: {_reason(e)}"
+            raise StorageError(msg, hint=_hint(e)) from e
+
+
+class NodeService:
+    """A service on the node's database that also uses the node's home (identity, keys)."""
+
+    def __init__(self, *, database: Database, home: Path) -> None:
+        """Use ``database`` and the node identity under ``home``."""
+        self._db = database
+        self._home = home
+
+    @classmethod
+    def open(cls, *, database_url: str, home: Path) -> Self:
+        """The service of the node at ``home`` with its database at ``database_url``."""
+        return cls(database=Database(database_url=database_url), home=home)
+
+    def close(self) -> None:
+        """Close the database connections."""
+        self._db.close()
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    # The driver's own message, first line only: SQLAlchemy appends the statement and
+    # its parameters, which are long and may hold values the reader should not see.
+    original = error.orig if isinstance(error, DBAPIError) else error
+    text = str(original).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _hint(error: SQLAlchemyError) -> str:
+    if isinstance(error, IntegrityError):
+        return "the data breaks a rule of the schema; nothing was changed"
+    if isinstance(error, OperationalError):
+        return "check that the database is reachable and not locked by another process, then retry"
+    return "nothing was changed; see the database's message above"

@@ -27,7 +27,7 @@ from accord.audit.merkle import HASH_SIZE, MerkleTree
 from accord.canonical import canonical_bytes
 from accord.crypto import CompositeSignature, CompositeSigner, CompositeVerifier, NodePublicKeys
 from accord.errors import Error, IntegrityError, ValidationError
-from accord.services._database import Database
+from accord.services._database import NodeService
 from accord.services.node import NodeIdentity, read_identity, unlock, utc_now
 from accord.storage.sql import SqlAuditStore
 from accord.storage.values import Signed
@@ -103,22 +103,8 @@ class VerifyReport:
         return {"ok": True, "entries": self.entries, "checkpoints": list(self.checkpoints), "root": self.root}
 
 
-class AuditLog:
+class AuditLog(NodeService):
     """The node's audit log in its database, with the node's identity under ``home``."""
-
-    def __init__(self, *, database: Database, home: Path) -> None:
-        """Use ``database`` for the log and the identity under ``home`` for signatures."""
-        self._db = database
-        self._home = home
-
-    @classmethod
-    def open(cls, *, database_url: str, home: Path) -> AuditLog:
-        """The audit log of the node at ``home`` with its database at ``database_url``."""
-        return cls(database=Database(database_url=database_url), home=home)
-
-    def close(self) -> None:
-        """Close the database connections."""
-        self._db.close()
 
     def checkpoint(self, *, passphrase: str | None, at: dt.datetime | None = None) -> Checkpoint:
         """Sign a checkpoint of the whole log now (or ``at``) and keep it.

@@ -11,21 +11,13 @@ deciding releases the policy engine's: this module only stores and fetches.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import TracebackType
-from typing import Self
-
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from accord.domain.world import World
 from accord.errors import StorageError
-from accord.storage.sql import SqlWorldStore, make_engine, migrate, redact
+from accord.services._database import Database
+from accord.storage.sql import SqlWorldStore, migrate
 
 __all__ = ["LoadReport", "Registry"]
-
-_INIT_HINT = "run `accord init` to set up the node's database"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,31 +35,8 @@ class LoadReport:
         return dataclasses.asdict(self)
 
 
-class Registry:
+class Registry(Database):
     """The agreement registry in one database (SQLite file or PostgreSQL)."""
-
-    def __init__(self, *, database_url: str) -> None:
-        """Prepare to use ``database_url``; nothing connects until the first call."""
-        self._engine = make_engine(database_url)
-        self._where = redact(database_url)
-        self._schema_ok = False
-
-    def __enter__(self) -> Self:
-        """Use as ``with Registry(database_url=…) as registry:``."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the registry's connections."""
-        self.close()
-
-    def close(self) -> None:
-        """Close every pooled connection; a later call reconnects."""
-        self._engine.dispose()
 
     def init(self) -> None:
         """Create or upgrade the schema to this version's newest; safe to repeat."""
@@ -114,51 +83,3 @@ class Registry:
         self._require_schema()
         with self._errors("read the world from"), self._transaction() as session:
             return SqlWorldStore(session).fingerprint() is not None
-
-    # -- internals ------------------------------------------------------------------
-
-    def _require_schema(self) -> None:
-        """Fail with the fix when the schema is missing or older than this code needs."""
-        if self._schema_ok:
-            return
-        with self._errors("read"):
-            found, wanted = migrate.current(self._engine), migrate.head()
-        if found is None:
-            msg = f"the database {self._where} is not initialised"
-            raise StorageError(msg, hint=_INIT_HINT)
-        if found != wanted:
-            msg = f"the database {self._where} has schema revision {found}; this Accord needs {wanted}"
-            raise StorageError(msg, hint="run `accord init` to upgrade it (back it up first)")
-        self._schema_ok = True
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        # Session.begin commits when the block ends and rolls back on any exception,
-        # ours or the database's: the "all or nothing" of load_world lives here.
-        with Session(self._engine) as session, session.begin():
-            yield session
-
-    @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        """Turn SQLAlchemy's exceptions into a StorageError naming the database."""
-        try:
-            yield
-        except SQLAlchemyError as e:
-            msg = f"cannot {action} {self._where}: {_reason(e)}"
-            raise StorageError(msg, hint=_hint(e)) from e
-
-
-def _reason(error: SQLAlchemyError) -> str:
-    # The driver's own message, first line only: SQLAlchemy appends the statement and
-    # its parameters, which are long and may hold values the reader should not see.
-    original = error.orig if isinstance(error, DBAPIError) else error
-    text = str(original).strip().splitlines()
-    return text[0] if text else type(error).__name__
-
-
-def _hint(error: SQLAlchemyError) -> str:
-    if isinstance(error, IntegrityError):
-        return "the data breaks a rule of the registry schema; nothing was changed"
-    if isinstance(error, OperationalError):
-        return "check that the database is reachable and not locked by another process, then retry"
-    return "nothing was changed; see the database's message above"
