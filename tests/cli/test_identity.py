@@ -42,3 +42,10 @@ def test_init_with_party_then_show_then_refuse_overwrite(accord, home):
     assert "already has an identity" in again.err
     assert (home / "node-keys.json").read_bytes() == key_file
     assert accord("init").code == 0  # the registry part stays repeatable
+
+
+def test_init_with_an_unknown_party_writes_nothing(accord, home):
+    refused = accord("init", "--party", "XYZ", extra_env=PASS)
+    assert refused.code == 2
+    assert refused.err.startswith("error: unknown party 'XYZ'")
+    assert not home.exists()

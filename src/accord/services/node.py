@@ -25,6 +25,7 @@ from typing import Final
 from accord.crypto import KeyRing, NodeKeys, NodePublicKeys
 from accord.crypto.keystore import KEY_FILE_NAME, PASSPHRASE_VARIABLE, ScryptParams, load_keyring, save_keyring
 from accord.crypto.stream import KeyEncryptionKey, WrappedKey, derive_kek, unwrap_key, wrap_key
+from accord.domain.world import World
 from accord.errors import Error, ValidationError
 
 __all__ = [
@@ -150,12 +151,17 @@ def identity_exists(home: Path) -> bool:
     return (home / NODE_FILE_NAME).exists() or (home / KEY_FILE_NAME).exists()
 
 
-def check_new_identity(*, home: Path, party: str, passphrase: str | None) -> tuple[str, str]:
+def check_new_identity(
+    *, home: Path, party: str, passphrase: str | None, world: World | None = None
+) -> tuple[str, str]:
     """Refuse, before anything is written, what :func:`create_identity` would refuse.
 
-    Returns the party and the passphrase.
+    With ``world``, the party must also be one of its parties. Returns the party and
+    the passphrase.
     """
     party = _check_party(party)
+    if world is not None:
+        world.party(party)
     secret = _passphrase(passphrase)
     if identity_exists(home):
         msg = f"the node at {home} already has an identity; refusing to overwrite its keys"

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from accord.cli.commands._shared import JsonOption, new_table, print_json, settings, stdout
+from accord.cli.commands._shared import JsonOption, new_table, open_cli_world, print_json, settings, stdout
 from accord.services.node import NODE_FILE_NAME, check_new_identity, identity_exists, new_identity, read_identity
 from accord.services.world import init_node, redact_url
 
@@ -41,7 +41,8 @@ def init(party: PartyOption = None) -> None:
     passphrase = current.key_passphrase.get_secret_value() if current.key_passphrase else None
     if party is not None:
         # Refuse bad input before touching anything: nothing is written.
-        check_new_identity(home=current.home, party=party, passphrase=passphrase)
+        world = open_cli_world(None).world
+        check_new_identity(home=current.home, party=party, passphrase=passphrase, world=world)
     url = current.resolved_database_url
     init_node(home=current.home, database_url=url)
     console = stdout()
