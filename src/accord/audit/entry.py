@@ -46,7 +46,8 @@ class EntryKind(StrEnum):
     RECALL = "recall"
     REPORT = "report"  # loss or compromise reported to the originator
     RECLASSIFICATION = "reclassification"
-    ACCESS = "access"
+    ACCESS = "access"  # a person opening (or refused) a held record's content
+    RECORD = "record"  # a record created at this node, or its creation refused
 
 
 _KINDS: Final = frozenset(EntryKind)

@@ -147,7 +147,7 @@ class Records(NodeService):
             SqlRecordStore(session).add(record, added_at=audit.iso(at), bodies=bodies)
             audit.append(
                 session,
-                kind=EntryKind.ACCESS,
+                kind=EntryKind.RECORD,
                 actor=party,
                 at=at,
                 subjects=(record.id,),
@@ -194,7 +194,7 @@ class Records(NodeService):
         with self._db.transaction("audit the refused record") as session:
             audit.append(
                 session,
-                kind=EntryKind.ACCESS,
+                kind=EntryKind.RECORD,
                 actor=party,
                 at=at,
                 meta={"action": "record.create", "outcome": "refused", "reason": error.message[:_MAX_REASON]},

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from accord.audit.entry import AuditEntry, EntryKind
 from accord.errors import IntegrityError, UnknownReferenceError, ValidationError
 from accord.services import audit, node, records
 from accord.services._database import Database
@@ -119,3 +120,15 @@ def test_no_passphrase_stores_nothing(service, world):
 def test_bad_portion_specs(spec):
     with pytest.raises(ValidationError, match="LEVEL:REL_TO"):
         records.parse_portion(spec)
+
+
+def test_creation_and_reading_are_told_apart_in_the_log(service, world):
+    db, recs = service
+    made = recs.create(draft(), world=world, passphrase=PASSPHRASE, at=AT)
+    recs.show(made.id, passphrase=PASSPHRASE, at=AT)
+    with pytest.raises(ValidationError):
+        recs.create(draft("KOR/NOPE:USA:x"), world=world, passphrase=PASSPHRASE, at=AT)
+    with db.transaction("read log") as session:
+        entries = [AuditEntry.from_bytes(b) for b in SqlAuditStore(session).entries()]
+    assert [e.kind for e in entries] == [EntryKind.RECORD, EntryKind.ACCESS, EntryKind.RECORD]
+    assert entries[2].meta["outcome"] == "refused"
