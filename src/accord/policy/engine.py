@@ -192,7 +192,11 @@ def _check_consent(  # noqa: PLR0913
             checks.append(_new(Check, (_CONSENT, True, detail, THIRD_PARTY, "")))
             return True
     for arrangement in world.arrangements(originator, recipient):
-        if arrangement.hub == sender and arrangement.status_on(on).carries and _in_scope(arrangement, record):
+        if (
+            arrangement.hub == sender
+            and arrangement.status_on(on).carries
+            and _scope_check(arrangement, record, "").passed
+        ):
             cite = arrangement.clause("consent") or arrangement.clause("hub")
             detail = (
                 f"{originator} marked it REL TO {recipient}: consent for hub {sender} "
@@ -215,12 +219,6 @@ def _consent_source(world: World, originator: str, holder: str) -> str:
         if cite is not None:
             return f"{agreement.id} {cite}"
     return THIRD_PARTY
-
-
-def _in_scope(agreement: Agreement, record: Record) -> bool:
-    topics_ok = agreement.topics is None or record.topics <= agreement.topics
-    purpose_ok = agreement.purposes is None or record.purpose in agreement.purposes
-    return topics_ok and purpose_ok
 
 
 def _scope_check(agreement: Agreement, record: Record, route_key: str) -> Check:
