@@ -2,7 +2,11 @@
 
 The originator signs the release content (canonical JSON, purpose
 ``accord.release-content/1``); content and signature together are the sealed
-payload, so the signature travels end to end unchanged. Outside the envelope, each
+payload, so the signature travels end to end unchanged. Portion bodies may travel
+beside the signed content (``bodies``) when the content carries a salted digest of
+each: a holder can then pass on fewer portions than it received without breaking the
+originator's signature, and the recipient checks every body it gets against its
+digest (``services.releases`` does). Outside the envelope, each
 node that sends or relays it appends a hop signature (purpose
 ``accord.release-hop/1``) over the envelope and the hop signatures before its own,
 without touching what is inside. A hub that must re-seal for the next leg seals the
@@ -53,6 +57,7 @@ class SignedContent:
 
     content: Mapping[str, Any]
     signature: Signature
+    bodies: Mapping[str, Any] | None = None  # portion id -> body, checked against the content's digests
 
     def verify(self, originator: Verifier) -> None:
         """Raise ``IntegrityError`` unless the originator's pinned key signed the content."""
@@ -60,7 +65,10 @@ class SignedContent:
 
     def to_bytes(self) -> bytes:
         """Canonical JSON: the payload that gets sealed."""
-        return canonical_bytes({"content": self.content, "originator_signature": self.signature.to_dict()})
+        payload: dict[str, Any] = {"content": self.content, "originator_signature": self.signature.to_dict()}
+        if self.bodies is not None:
+            payload["bodies"] = self.bodies
+        return canonical_bytes(payload)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SignedContent:
@@ -69,17 +77,20 @@ class SignedContent:
             document = json.loads(data)
         except (ValueError, RecursionError) as e:
             raise _failed() from e
-        if not isinstance(document, dict) or set(document) != {"content", "originator_signature"}:
+        if not isinstance(document, dict) or set(document) - {"bodies"} != {"content", "originator_signature"}:
             raise _failed()
         content = document["content"]
-        if not isinstance(content, dict):
+        bodies = document.get("bodies")
+        if not isinstance(content, dict) or not (bodies is None or isinstance(bodies, dict)):
             raise _failed()
-        return cls(content=content, signature=Signature.from_dict(document["originator_signature"]))
+        return cls(content=content, signature=Signature.from_dict(document["originator_signature"]), bodies=bodies)
 
 
-def sign_content(content: Mapping[str, Any], signer: Signer) -> SignedContent:
-    """The originator's signature over ``content`` (a JSON object)."""
-    return SignedContent(content=content, signature=sign_value(signer, content, purpose=CONTENT_PURPOSE))
+def sign_content(
+    content: Mapping[str, Any], signer: Signer, *, bodies: Mapping[str, Any] | None = None
+) -> SignedContent:
+    """The originator's signature over ``content`` (a JSON object); ``bodies`` travel beside it."""
+    return SignedContent(content=content, signature=sign_value(signer, content, purpose=CONTENT_PURPOSE), bodies=bodies)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

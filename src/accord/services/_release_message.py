@@ -1,0 +1,211 @@
+"""The release content the originator signs, and the message file a release travels in.
+
+``build_content`` turns a permitted decision and the plaintext of the released portions
+into the content the originator signs: the record's markings, one entry per released
+portion with its level, REL TO and a salted SHA-256 digest of its body, the recipient,
+the date, the decision's digest and the agreements. Bodies travel beside the signed
+content (``crypto.release.SignedContent.bodies``); the random salt keeps a withheld or
+unseen portion's digest from being guessed. ``check_bodies`` is the recipient's side.
+
+A :class:`ReleaseMessage` is what leaves the node: a header (message id, release id,
+sender, the addressee of this leg, the record and the leg's agreement) and the sealed
+release. The header is only routing: everything a recipient relies on is inside the
+signed, sealed content, and ``services.releases`` checks that the two agree.
+Nothing here touches a database, a key or the clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from accord.canonical import canonical_bytes, sha256_hex
+from accord.crypto.release import SealedRelease
+from accord.domain.record import Portion, Precedence, Record
+from accord.domain.release import Decision
+from accord.errors import IntegrityError, ValidationError
+
+__all__ = [
+    "CONTENT_FORMAT",
+    "MESSAGE_FORMAT",
+    "ReleaseMessage",
+    "build_content",
+    "check_bodies",
+    "record_of",
+]
+
+CONTENT_FORMAT: Final = "accord.release-content/1"
+MESSAGE_FORMAT: Final = "accord.release-message/1"
+MAX_MESSAGE_BYTES: Final = 64 * 1024 * 1024
+"""The largest message file read; text bodies are small, large files travel apart."""
+_SALT_BYTES: Final = 16
+_HEADER: Final = frozenset(
+    {"format", "message_id", "release_id", "sender", "recipient", "record_id", "agreement", "sent_at", "sealed"}
+)
+
+
+def _failed() -> IntegrityError:
+    return IntegrityError("sealed release failed its integrity check")
+
+
+def build_content(
+    record: Record, decision: Decision, texts: Mapping[str, str], *, release_id: str, released_at: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The content to sign and the bodies to seal beside it, for the released portions only."""
+    portions: list[dict[str, Any]] = []
+    bodies: dict[str, Any] = {}
+    released = set(decision.released_portions)
+    for portion in record.portions:
+        if portion.id not in released:
+            continue
+        body = {"salt": base64.b64encode(secrets.token_bytes(_SALT_BYTES)).decode(), "text": texts[portion.id]}
+        bodies[portion.id] = body
+        portions.append(
+            {"id": portion.id, "level": portion.level, "rel_to": sorted(portion.rel_to), "digest": sha256_hex(body)}
+        )
+    content = {
+        "format": CONTENT_FORMAT,
+        "release_id": release_id,
+        "record": {
+            "id": record.id,
+            "originator": record.originator,
+            "title": record.title,
+            "topics": sorted(record.topics),
+            "purpose": record.purpose,
+            "precedence": record.precedence.value,
+        },
+        "portions": portions,
+        "sender": decision.sender,
+        "recipient": decision.recipient,
+        "on": decision.on.isoformat(),
+        "decision": sha256_hex(decision.to_dict()),
+        "agreements": [{"id": a, "fingerprint": f} for a, f in decision.agreements],
+        "released_at": released_at,
+    }
+    return content, bodies
+
+
+def record_of(content: Mapping[str, Any]) -> Record:
+    """The record (markings of the received portions, no text) that ``content`` describes.
+
+    Raises:
+        IntegrityError: the content is not of the expected shape (opaque, like every
+            failure of a sealed release).
+    """
+    try:
+        if content["format"] != CONTENT_FORMAT:
+            raise _failed()
+        header = content["record"]
+        portions = tuple(
+            Portion(id=str(p["id"]), level=str(p["level"]), rel_to=frozenset(map(str, p["rel_to"])))
+            for p in content["portions"]
+        )
+        return Record(
+            id=str(header["id"]),
+            originator=str(header["originator"]),
+            title=str(header["title"]),
+            topics=frozenset(map(str, header["topics"])),
+            purpose=str(header["purpose"]),
+            precedence=Precedence(header["precedence"]),
+            portions=portions,
+        )
+    except (KeyError, TypeError, ValueError, ValidationError) as e:
+        raise _failed() from e
+
+
+def check_bodies(content: Mapping[str, Any], bodies: Mapping[str, Any] | None) -> dict[str, str]:
+    """Each portion's text, after checking its body against the signed digest.
+
+    Raises:
+        IntegrityError: a body is missing, extra, or does not match its digest.
+    """
+    try:
+        digests = {str(p["id"]): p["digest"] for p in content["portions"]}
+    except (KeyError, TypeError) as e:
+        raise _failed() from e
+    if bodies is None or set(bodies) != set(digests):
+        raise _failed()
+    texts = {}
+    for portion_id, digest in digests.items():
+        body = bodies[portion_id]
+        if not isinstance(body, dict) or set(body) != {"salt", "text"} or not isinstance(body["text"], str):
+            raise _failed()
+        if sha256_hex(body) != digest:
+            raise _failed()
+        texts[portion_id] = body["text"]
+    return texts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseMessage:
+    """One leg of a release as it travels: routing header and the sealed release."""
+
+    message_id: str
+    release_id: str
+    sender: str
+    recipient: str  # the addressee of this leg (a hub, or the final recipient)
+    record_id: str
+    agreement: tuple[str, str]  # (id, fingerprint) of the agreement this leg goes under
+    sent_at: str
+    sealed: SealedRelease
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "format": MESSAGE_FORMAT,
+            "message_id": self.message_id,
+            "release_id": self.release_id,
+            "sender": self.sender,
+            "recipient": self.recipient,
+            "record_id": self.record_id,
+            "agreement": {"id": self.agreement[0], "fingerprint": self.agreement[1]},
+            "sent_at": self.sent_at,
+            "sealed": self.sealed.to_dict(),
+        }
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON: the file written and the bytes stored."""
+        return canonical_bytes(self.to_dict())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ReleaseMessage:
+        """Read a message file.
+
+        Raises:
+            ValidationError: not a release message (a person can fix that: wrong file,
+                truncated copy); its sealed part malformed is an ``IntegrityError``.
+        """
+        if len(data) > MAX_MESSAGE_BYTES:
+            msg = f"a release message is at most {MAX_MESSAGE_BYTES} bytes; this one is {len(data)}"
+            raise ValidationError(msg)
+        try:
+            doc = json.loads(data)
+        except (ValueError, RecursionError) as e:
+            msg = f"not a release message: the file is not JSON ({e}); is it truncated?"
+            raise ValidationError(msg) from e
+        if not isinstance(doc, dict) or doc.get("format") != MESSAGE_FORMAT:
+            msg = f"not a release message: format must be {MESSAGE_FORMAT!r}"
+            raise ValidationError(msg)
+        missing = sorted(_HEADER - set(doc))
+        agreement = doc.get("agreement")
+        texts = [doc.get(k) for k in ("message_id", "release_id", "sender", "recipient", "record_id", "sent_at")]
+        if missing or not all(isinstance(t, str) and t for t in texts) or not isinstance(agreement, dict):
+            msg = f"release message: missing or malformed fields {missing or 'in the header'}"
+            raise ValidationError(msg)
+        if not isinstance(agreement.get("id"), str) or not isinstance(agreement.get("fingerprint"), str):
+            msg = "release message: 'agreement' must have an id and a fingerprint"
+            raise ValidationError(msg)
+        return cls(
+            message_id=doc["message_id"],
+            release_id=doc["release_id"],
+            sender=doc["sender"],
+            recipient=doc["recipient"],
+            record_id=doc["record_id"],
+            agreement=(agreement["id"], agreement["fingerprint"]),
+            sent_at=doc["sent_at"],
+            sealed=SealedRelease.from_dict(doc["sealed"]),
+        )

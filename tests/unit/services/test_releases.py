@@ -1,0 +1,353 @@
+"""The release pipeline between two real node homes: seal at KOR, receive and open at JPN.
+
+Each node has its own identity (real keys) and its own migrated database; the sender's
+database runs on SQLite and PostgreSQL. Refusals must store nothing but their audit
+entry, and both audit logs must verify at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pytest
+
+from accord.audit.entry import AuditEntry, EntryKind
+from accord.domain.person import Person
+from accord.errors import IntegrityError, UnknownReferenceError, ValidationError
+from accord.services import node, records
+from accord.services._database import Database
+from accord.services.audit import AuditLog
+from accord.services.releases import ReleaseRequest, Releases
+from accord.services.world import init_node, read_world
+from accord.storage.sql import SqlAuditStore, SqlReleaseStore
+from tests.unit.services.conftest import FAST, PASSPHRASE
+
+AT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+DIRECT = dt.date(2017, 1, 1)  # the KOR-JPN GSOMIA is in force
+VIA_HUB = dt.date(2015, 6, 1)  # only TISA, through USA
+NONE = dt.date(2013, 1, 1)  # neither
+
+
+@pytest.fixture(scope="module")
+def world():
+    return read_world()
+
+
+def make_node(tmp_path, party, url=None):
+    home = tmp_path / party.lower()
+    url = url or f"sqlite:///{tmp_path / (party.lower() + '.db')}"
+    init_node(home=home, database_url=url)
+    node.create_identity(home=home, party=party, passphrase=PASSPHRASE, at=AT, scrypt=FAST)
+    db = Database(database_url=url)
+    return home, db, node.unlock(home, PASSPHRASE)
+
+
+@pytest.fixture
+def kor(tmp_path, database_url):
+    home = tmp_path / "home"  # database_url migrated this home's database
+    node.create_identity(home=home, party="KOR", passphrase=PASSPHRASE, at=AT, scrypt=FAST)
+    db = Database(database_url=database_url)
+    yield home, db, node.unlock(home, PASSPHRASE)
+    db.close()
+
+
+@pytest.fixture
+def jpn(tmp_path):
+    home, db, unlocked = make_node(tmp_path, "JPN")
+    yield home, db, unlocked
+    db.close()
+
+
+@pytest.fixture
+def usa(tmp_path):
+    home, db, unlocked = make_node(tmp_path, "USA")
+    yield home, db, unlocked
+    db.close()
+
+
+def create_record(kor, world, *portions):
+    home, db, _ = kor
+    draft = records.RecordDraft(
+        title="DPRK launch",
+        topics=("dprk-missile",),
+        portions=tuple(records.parse_portion(p) for p in portions),
+        purpose="warning",
+    )
+    return records.Records(database=db, home=home).create(draft, world=world, passphrase=PASSPHRASE, at=AT)
+
+
+def entries(db):
+    with db.transaction("read") as session:
+        return [AuditEntry.from_bytes(b) for b in SqlAuditStore(session).entries()]
+
+
+def stored_releases(db):
+    with db.transaction("read") as session:
+        return list(SqlReleaseStore(session).list())
+
+
+def person(**overrides):
+    fields = {"id": "tanaka", "party": "JPN", "clearance": "JPN/GOKUHI", "need_to_know": frozenset({"dprk-missile"})}
+    return Person(**(fields | overrides))
+
+
+def release_direct(kor, jpn, world):
+    record = create_record(kor, world, "KOR/MIL-II:JPN:launch at 05:10 from Sohae", "KOR/MIL-III::our source")
+    home, db, unlocked = kor
+    outcome = Releases(database=db, home=home).release(
+        record.id, "JPN", world=world, node=unlocked, next_hop=jpn[2].identity, on=DIRECT, at=AT
+    )
+    return record, outcome
+
+
+def test_release_seals_the_tear_line_and_audits_it(kor, jpn, world):
+    record, outcome = release_direct(kor, jpn, world)
+    assert outcome.decision.allowed
+    assert outcome.decision.route == ("KOR", "JPN")
+    release = outcome.release
+    assert release is not None
+    assert release.state == "sealed"
+    assert release.label is not None
+    assert json.loads(release.label)["recipient_level"] == "JPN/GOKUHI"
+    # Sealed: neither portion's text is readable in what is stored and sent.
+    assert b"Sohae" not in release.envelope
+    assert b"our source" not in release.envelope
+    assert [r.id for r in stored_releases(kor[1])] == [release.id]
+    last = entries(kor[1])[-1]
+    assert last.kind is EntryKind.RELEASE
+    assert last.subjects == (record.id, release.id)
+    assert last.meta["released"] == 1
+    assert last.meta["withheld"] == 1
+    assert set(last.digests) == {"decision", "content", "envelope"}
+
+
+def test_receive_and_open_for_a_cleared_person(kor, jpn, world):
+    record, outcome = release_direct(kor, jpn, world)
+    home, db, unlocked = jpn
+    service = Releases(database=db, home=home)
+    received = service.receive(outcome.message.to_bytes(), world=world, node=unlocked, sender=kor[2].identity, at=AT)
+    assert received.new
+    assert received.release.state == "received"
+    assert received.release.sender == "KOR"
+    assert received.release.record_id == record.id
+    assert entries(db)[-1].kind is EntryKind.RECEIPT
+    opened = service.read(received.release.id, person=person(), world=world, node=unlocked, at=AT)
+    assert opened.access.allowed
+    assert opened.texts == {"1": "launch at 05:10 from Sohae"}  # the withheld portion never arrived
+    shown = opened.to_dict()
+    assert shown["record"]["originator"] == "KOR"
+    assert shown["portions"] == [{"id": "1", "level": "KOR/MIL-II", "text": "launch at 05:10 from Sohae"}]
+    access = entries(db)[-1]
+    assert (access.kind, access.meta["outcome"], access.meta["person"]) == (EntryKind.ACCESS, "allowed", "tanaka")
+
+
+@pytest.mark.parametrize(
+    ("who", "failed"),
+    [
+        pytest.param({"clearance": "JPN/HI"}, "clearance", id="clearance-too-low"),
+        pytest.param({"need_to_know": frozenset({"dprk-nuclear"})}, "need-to-know", id="no-need-to-know"),
+        pytest.param({"party": "KOR", "clearance": "KOR/MIL-I"}, "nationality", id="wrong-nationality"),
+        pytest.param({"clearance": None, "roles": frozenset({"administrator"})}, "clearance", id="role-alone"),
+    ],
+)
+def test_open_refused_without_clearance_need_to_know_or_nationality(kor, jpn, world, who, failed):
+    _, outcome = release_direct(kor, jpn, world)
+    home, db, unlocked = jpn
+    service = Releases(database=db, home=home)
+    received = service.receive(outcome.message.to_bytes(), world=world, node=unlocked, sender=kor[2].identity, at=AT)
+    opened = service.read(received.release.id, person=person(**who), world=world, node=unlocked, at=AT)
+    assert not opened.access
+    assert opened.texts is None
+    assert "portions" not in opened.to_dict()
+    assert failed in {c.rule for c in opened.access.checks if not c.passed}
+    assert entries(db)[-1].meta["outcome"] == "refused"
+
+
+def test_receiving_the_same_message_twice_stores_it_once(kor, jpn, world):
+    _, outcome = release_direct(kor, jpn, world)
+    home, db, unlocked = jpn
+    service = Releases(database=db, home=home)
+    data = outcome.message.to_bytes()
+    assert service.receive(data, world=world, node=unlocked, sender=kor[2].identity, at=AT).new
+    before = len(entries(db))
+    again = service.receive(data, world=world, node=unlocked, sender=kor[2].identity, at=AT)
+    assert not again.new
+    assert len(entries(db)) == before
+    assert len(stored_releases(db)) == 1
+
+
+def test_denied_release_is_audited_and_stores_no_release(kor, jpn, world):
+    record = create_record(kor, world, "KOR/MIL-II:JPN:launch")
+    home, db, unlocked = kor
+    outcome = Releases(database=db, home=home).release(
+        record.id, "JPN", world=world, node=unlocked, next_hop=jpn[2].identity, on=NONE, at=AT
+    )
+    assert not outcome.decision
+    assert outcome.release is None
+    assert stored_releases(db) == []
+    last = entries(db)[-1]
+    assert (last.kind, last.meta["outcome"]) == (EntryKind.DECISION, "denied")
+    assert "decision" in last.digests
+
+
+def test_hub_route_is_sealed_for_the_hub(kor, usa, world):
+    record = create_record(kor, world, "KOR/MIL-II:JPN,USA:launch")
+    home, db, unlocked = kor
+    outcome = Releases(database=db, home=home).release(
+        record.id, "JPN", world=world, node=unlocked, next_hop=usa[2].identity, on=VIA_HUB, at=AT
+    )
+    assert outcome.decision.route == ("KOR", "USA", "JPN")
+    assert outcome.message.recipient == "USA"
+    assert outcome.release.agreements[0][0] == "TISA"
+
+
+def test_keys_of_the_wrong_node_refuse_the_release(kor, jpn, world):
+    record = create_record(kor, world, "KOR/MIL-II:JPN,USA:launch")
+    home, db, unlocked = kor
+    service = Releases(database=db, home=home)
+    before = len(entries(db))
+    with pytest.raises(ValidationError, match="no public keys given for USA"):
+        service.release_many(
+            [ReleaseRequest(record_id=record.id, recipient="JPN", on=VIA_HUB)],
+            world=world,
+            node=unlocked,
+            next_hops={"JPN": jpn[2].identity.public},
+            at=AT,
+        )
+    assert stored_releases(db) == []
+    after = entries(db)
+    assert len(after) == before + 1  # only the refusal's entry
+    assert after[-1].meta["outcome"] == "refused"
+
+
+def test_unknown_record(kor, jpn, world):
+    home, db, unlocked = kor
+    with pytest.raises(UnknownReferenceError, match="no record"):
+        Releases(database=db, home=home).release(
+            "KOR-nope", "JPN", world=world, node=unlocked, next_hop=jpn[2].identity, on=DIRECT, at=AT
+        )
+
+
+def tampered(message, path, value):
+    doc = json.loads(message.to_bytes())
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return json.dumps(doc).encode()
+
+
+def flip(text):
+    return ("B" if text[0] == "A" else "A") + text[1:]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda m: tampered(m, ["sealed", "envelope", "ct"], flip(m.sealed.envelope.to_dict()["ct"])),
+            id="ciphertext-byte",
+        ),
+        pytest.param(
+            lambda m: tampered(m, ["sealed", "envelope", "enc"], flip(m.sealed.envelope.to_dict()["enc"])),
+            id="encapsulated-key",
+        ),
+        pytest.param(lambda m: tampered(m, ["sealed", "hop_signatures"], []), id="no-hop-signature"),
+        pytest.param(lambda m: tampered(m, ["sealed", "envelope", "decision"], "0" * 64), id="decision-id"),
+        pytest.param(lambda m: tampered(m, ["sealed", "envelope", "agreement"], "0" * 64), id="envelope-agreement"),
+        pytest.param(lambda m: tampered(m, ["agreement", "fingerprint"], "0" * 64), id="other-agreement-version"),
+        pytest.param(lambda m: tampered(m, ["recipient"], "USA"), id="addressed-elsewhere"),
+        pytest.param(lambda m: tampered(m, ["record_id"], "KOR-other"), id="header-mismatch"),
+        pytest.param(lambda m: tampered(m, ["sender"], "USA"), id="sender-mismatch"),
+    ],
+)
+def test_modified_messages_are_refused_opaquely(kor, jpn, world, change):
+    _, outcome = release_direct(kor, jpn, world)
+    home, db, unlocked = jpn
+    service = Releases(database=db, home=home)
+    before = len(entries(db))
+    with pytest.raises(IntegrityError) as caught:
+        service.receive(change(outcome.message), world=world, node=unlocked, sender=kor[2].identity, at=AT)
+    assert caught.value.message == "sealed release failed its integrity check"  # no oracle
+    assert stored_releases(db) == []
+    refusal = entries(db)
+    assert len(refusal) == before + 1
+    assert refusal[-1].meta["outcome"] == "refused"
+    assert refusal[-1].meta["reason"]  # the detail is in the log only
+
+
+def test_forged_sender_key_is_refused(kor, jpn, usa, world):
+    _, outcome = release_direct(kor, jpn, world)
+    home, db, unlocked = jpn
+    impostor = dataclasses.replace(usa[2].identity, party="KOR")  # another node's keys claiming to be KOR
+    with pytest.raises(IntegrityError):
+        Releases(database=db, home=home).receive(
+            outcome.message.to_bytes(), world=world, node=unlocked, sender=impostor, at=AT
+        )
+    assert stored_releases(db) == []
+
+
+def test_message_for_another_node_cannot_be_opened_there(kor, jpn, usa, world):
+    _, outcome = release_direct(kor, jpn, world)
+    home, db, unlocked = usa
+    with pytest.raises(IntegrityError):
+        Releases(database=db, home=home).receive(
+            outcome.message.to_bytes(), world=world, node=unlocked, sender=kor[2].identity, at=AT
+        )
+    assert stored_releases(db) == []
+
+
+def test_replay_under_a_new_message_id_is_refused(kor, jpn, world):
+    _, outcome = release_direct(kor, jpn, world)
+    home, db, unlocked = jpn
+    service = Releases(database=db, home=home)
+    service.receive(outcome.message.to_bytes(), world=world, node=unlocked, sender=kor[2].identity, at=AT)
+    replay = tampered(outcome.message, ["message_id"], "another-id")
+    with pytest.raises(IntegrityError):
+        service.receive(replay, world=world, node=unlocked, sender=kor[2].identity, at=AT)
+    assert len(stored_releases(db)) == 1
+    assert entries(db)[-1].meta["reason"].startswith("release")
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (b"", "not JSON"),
+        (b'{"format": "accord.release-message/1", "message_id"', "truncated"),
+        (b'{"format": "something-else"}', "format must be"),
+        (b'{"format": "accord.release-message/1"}', "missing"),
+    ],
+    ids=["empty", "truncated", "other-format", "no-header"],
+)
+def test_not_a_release_message(jpn, kor, world, data, match):
+    home, db, unlocked = jpn
+    with pytest.raises(ValidationError, match=match):
+        Releases(database=db, home=home).receive(data, world=world, node=unlocked, sender=kor[2].identity, at=AT)
+    assert entries(db) == []
+
+
+def test_receiver_refuses_what_its_own_agreements_do_not_allow(kor, jpn, world):
+    # The receiver re-runs the decision with its own world: one where the KOR-JPN
+    # GSOMIA is unknown refuses what the sender's world allowed.
+    _, outcome = release_direct(kor, jpn, world)
+    home, db, unlocked = jpn
+    narrower = dataclasses.replace(world, agreements=tuple(a for a in world.agreements if a.id != "KOR-JPN-GSOMIA"))
+    with pytest.raises(IntegrityError):
+        Releases(database=db, home=home).receive(
+            outcome.message.to_bytes(), world=narrower, node=unlocked, sender=kor[2].identity, at=AT
+        )
+    assert "unknown to this node" in entries(db)[-1].meta["reason"]
+
+
+def test_both_audit_logs_verify_after_a_release(kor, jpn, world):
+    _, outcome = release_direct(kor, jpn, world)
+    home, db, unlocked = jpn
+    service = Releases(database=db, home=home)
+    received = service.receive(outcome.message.to_bytes(), world=world, node=unlocked, sender=kor[2].identity, at=AT)
+    service.read(received.release.id, person=person(), world=world, node=unlocked, at=AT)
+    for home_, db_, _ in (kor, jpn):
+        log = AuditLog(database=db_, home=home_)
+        log.checkpoint(passphrase=PASSPHRASE, at=AT)
+        assert log.verify().entries == len(entries(db_))
