@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from accord.cli.commands import agreements, audit, decide, demo, node, records, world
+from accord.cli.commands import agreements, audit, decide, demo, node, records, releases, world
 from accord.cli.commands._shared import EXIT_BAD_INPUT
 from accord.errors import Error
 
@@ -28,6 +28,12 @@ app = typer.Typer(
 )
 app.command("init")(node.init)
 app.add_typer(node.app, name="node")
+# Releases are commands of ``accord records``: a release is always of one record.
+records.app.command("release")(releases.release)
+records.app.command("receive")(releases.receive)
+records.app.command("inbox")(releases.inbox)
+records.app.command("sent")(releases.sent)
+records.app.command("open")(releases.open_release)
 app.add_typer(records.app, name="records")
 app.add_typer(world.app, name="world")
 app.add_typer(agreements.app, name="agreements")

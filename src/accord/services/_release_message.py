@@ -31,6 +31,7 @@ from accord.errors import IntegrityError, ValidationError
 
 __all__ = [
     "CONTENT_FORMAT",
+    "MAX_MESSAGE_BYTES",
     "MESSAGE_FORMAT",
     "ReleaseMessage",
     "build_content",

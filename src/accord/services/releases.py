@@ -26,6 +26,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from accord.audit.entry import EntryKind
@@ -49,12 +50,27 @@ from accord.policy.access import AccessDecision, may_open
 from accord.policy.engine import decide
 from accord.services import audit
 from accord.services._database import NodeService
-from accord.services._release_message import ReleaseMessage, build_content, check_bodies, record_of
-from accord.services.node import NodeIdentity, UnlockedNode, read_identity, utc_now
+from accord.services._release_message import (
+    MAX_MESSAGE_BYTES,
+    ReleaseMessage,
+    build_content,
+    check_bodies,
+    record_of,
+)
+from accord.services.node import NodeIdentity, UnlockedNode, read_identity, utc_now, write_atomically
 from accord.storage.sql import SqlRecordStore, SqlReleaseStore
 from accord.storage.values import InlineBody, Release, ReleaseState
 
-__all__ = ["OpenedRelease", "Received", "ReleaseOutcome", "ReleaseRequest", "Releases"]
+__all__ = [
+    "OpenedRelease",
+    "Received",
+    "ReleaseOutcome",
+    "ReleaseRequest",
+    "Releases",
+    "person_from_options",
+    "read_message_file",
+    "write_message_file",
+]
 
 _MAX_REASON = 256
 
@@ -103,7 +119,7 @@ class Received:
             "record_id": self.release.record_id,
             "sender": self.release.sender,
             "new": self.new,
-            "label": self.release.label.decode() if self.release.label else None,
+            "label": _label(self.release),
         }
 
 
@@ -125,12 +141,27 @@ class OpenedRelease:
             "reasons": list(self.access.reasons),
         }
         if self.content is not None and self.texts is not None:
-            out["label"] = self.release.label.decode() if self.release.label else None
+            out["label"] = _label(self.release)
             out["record"] = self.content["record"]
             out["portions"] = [
                 {"id": p["id"], "level": p["level"], "text": self.texts[p["id"]]} for p in self.content["portions"]
             ]
         return out
+
+    def banner(self) -> str:
+        """The marking line the reader sees first (recipient's level, then the originator's)."""
+        return str(_label(self.release).get("text", ""))
+
+    def heading(self) -> str:
+        """The record's id and title, once opened."""
+        record = (self.content or {}).get("record", {})
+        return f"{record.get('id', self.release.record_id)}: {record.get('title', '')}"
+
+    def portion_rows(self) -> list[tuple[str, str, str]]:
+        """(portion id, originator's level, text) for each portion, once opened."""
+        if self.content is None or self.texts is None:
+            return []
+        return [(str(p["id"]), str(p["level"]), self.texts[str(p["id"])]) for p in self.content["portions"]]
 
 
 def _body_context(record_id: str, portion_id: str) -> bytes:
@@ -565,3 +596,50 @@ def _label(release: Release) -> dict[str, object]:
 
 def _fields(release: Release) -> dict[str, Any]:
     return {name: getattr(release, name) for name in Release.__dataclass_fields__}
+
+
+def person_from_options(
+    *, person_id: str, nationality: str, clearance: str | None, need_to_know: Sequence[str]
+) -> Person:
+    """The person an operator describes on the command line (until accounts exist).
+
+    Raises:
+        ValidationError: no id, or a clearance outside the person's own scheme.
+    """
+    party = nationality.strip().upper()
+    return Person(
+        id=person_id.strip(),
+        party=party,
+        clearance=clearance.strip() if clearance else None,
+        need_to_know=frozenset(t.strip() for t in need_to_know if t.strip()),
+    )
+
+
+def read_message_file(path: Path) -> bytes:
+    """The bytes of a release message file, refusing one larger than any message can be.
+
+    Raises:
+        ValidationError: unreadable, or too large.
+    """
+    try:
+        size = path.stat().st_size
+        if size > MAX_MESSAGE_BYTES:
+            msg = f"{path} is {size} bytes; a release message is at most {MAX_MESSAGE_BYTES}"
+            raise ValidationError(msg)
+        return path.read_bytes()
+    except OSError as e:
+        msg = f"cannot read the release message {path}: {e.strerror or e}"
+        raise ValidationError(msg) from e
+
+
+def write_message_file(path: Path, message: ReleaseMessage) -> None:
+    """Write a release message to ``path`` atomically (it is sealed: no secret in clear).
+
+    Raises:
+        ValidationError: the file cannot be written.
+    """
+    try:
+        write_atomically(path, message.to_bytes())
+    except OSError as e:
+        msg = f"cannot write the release message to {path}: {e.strerror or e}"
+        raise ValidationError(msg) from e
