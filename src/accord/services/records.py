@@ -26,7 +26,7 @@ from accord.domain.world import World
 from accord.errors import Error, UnknownReferenceError, ValidationError
 from accord.services import audit
 from accord.services._database import NodeService
-from accord.services.node import read_identity, unlock, utc_now
+from accord.services.node import UnlockedNode, read_identity, unlock, utc_now
 from accord.storage.sql import SqlRecordStore
 from accord.storage.values import MAX_PAGE, InlineBody, StoredRecord
 
@@ -119,9 +119,18 @@ class Records(NodeService):
     """The node's records in its database; bodies under the node's KEK (``home``)."""
 
     def create(
-        self, draft: RecordDraft, *, world: World, passphrase: str | None, at: dt.datetime | None = None
+        self,
+        draft: RecordDraft,
+        *,
+        world: World,
+        passphrase: str | None,
+        at: dt.datetime | None = None,
+        node: UnlockedNode | None = None,
     ) -> Record:
         """Check, encrypt and store a record with its audit entry, in one transaction.
+
+        ``node`` is the node already unlocked (a caller creating many records unlocks
+        once); without it the passphrase opens the keys.
 
         Raises:
             ValidationError: the draft is refused (its refusal is audited, nothing else
@@ -135,7 +144,7 @@ class Records(NodeService):
         except ValidationError as e:
             self._audit_refusal(e, party=party, at=at)
             raise
-        node = unlock(self._home, passphrase)
+        node = node or unlock(self._home, passphrase)
         bodies = {}
         for portion, body in zip(record.portions, draft.portions, strict=True):
             ciphertext, stream = encrypt_bytes(body.text.encode("utf-8"))
