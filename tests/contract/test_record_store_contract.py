@@ -5,11 +5,16 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from sqlalchemy import Connection, inspect, text, update
+from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
+from sqlalchemy.orm import Session
 
 from accord.domain.record import Portion
-from accord.errors import UnknownReferenceError, ValidationError
+from accord.errors import StorageError, UnknownReferenceError, ValidationError
 from accord.storage import StoredRecord
-from accord.storage.values import MAX_PAGE
+from accord.storage.sql import SqlRecordStore, make_engine, migrate
+from accord.storage.sql import node_tables as nt
+from accord.storage.values import MAX_PAGE, Body
 from tests.contract.conftest import Node
 from tests.contract.holdings import AT, LATER, file_body, inline, record
 
@@ -155,3 +160,127 @@ def test_re_marking_changes_only_the_named_portions(node: Node):
         with pytest.raises(UnknownReferenceError, match="no record r7"):
             s.records.set_levels("r7", {"summary": "KOR/MIL-I"})
         assert s.records.get("r1").record.portions[0].level == "KOR/MIL-III"
+
+
+def test_a_file_body_keeps_its_original_name(node: Node):
+    named = dataclasses.replace(file_body(), name="Sohae launch 발사 (v2).pdf")
+    unnamed = file_body("bodies/r1/summary.enc")
+    with node.unit() as s:
+        s.records.add(record(), added_at=AT, bodies={"annex": named, "summary": unnamed})
+    with node.unit() as s:
+        stored = s.records.bodies("r1")
+        assert stored == {"summary": unnamed, "annex": named}
+        assert stored["annex"].name == "Sohae launch 발사 (v2).pdf"
+        assert stored["summary"].name is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        ".",
+        "..",
+        "a/b",
+        "..\\x",
+        "x\x00y",
+        "line\nbreak",
+        "esc\x1b[2J",
+        "del\x7f",
+        "x\u202efdp.exe",
+        "\udcff.bin",
+        "é" * 128,
+    ],
+    ids=[
+        "empty",
+        "dot",
+        "dotdot",
+        "slash",
+        "backslash",
+        "nul",
+        "newline",
+        "escape",
+        "del",
+        "rlo",
+        "not-utf8",
+        "too-long",
+    ],
+)
+def test_a_file_name_is_a_plain_name(name: str):
+    with pytest.raises(ValidationError, match=r"file name|not a plain file name"):
+        dataclasses.replace(file_body(), name=name)
+
+
+def test_the_longest_name_is_accepted():
+    assert dataclasses.replace(file_body(), name="é" * 127 + "x").name == "é" * 127 + "x"
+
+
+_BEFORE, _NAMES = "7ae30b2c1d27", "3552f5f9115f"  # the revisions before and with file names
+
+
+def _stored_bodies(connection: Connection) -> dict[str, Body]:
+    return SqlRecordStore(Session(bind=connection)).bodies("r1")
+
+
+def test_file_names_migrate_up_down_and_up_with_the_bodies_kept(database_url: str):
+    """Revision 3552f5f9115f adds ``record_bodies.name``: bodies stored before it keep
+    no name, a text body may not carry one, and downgrading drops only the names."""
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine, _BEFORE)
+        with engine.begin() as connection:  # a file body as the store before the revision wrote it
+            connection.execute(
+                text(
+                    "INSERT INTO records (id, seq, originator, title, purpose, precedence, added_at)"
+                    " VALUES ('r1', 0, 'KOR', 't', '', 'FLASH', :at)"
+                ),
+                {"at": AT},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO record_portions (record_id, position, portion_id, level)"
+                    " VALUES ('r1', 0, 'annex', 'L')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO record_bodies (record_id, portion_id, kind, key_id, wrapped_key, path, size, sha256)"
+                    " VALUES ('r1', 'annex', 'file', 'k', :key, 'bodies/r1/annex.enc', 5, :sha)"
+                ),
+                {"key": b"\x02" * 48, "sha": "0" * 64},
+            )
+
+        migrate.upgrade(engine, _NAMES)
+        with engine.begin() as connection:
+            kept = _stored_bodies(connection)["annex"]
+            assert (kept.path, kept.size, kept.name) == ("bodies/r1/annex.enc", 5, None)
+            connection.execute(update(nt.record_bodies).values(name="annex.pdf"))
+            assert _stored_bodies(connection)["annex"].name == "annex.pdf"
+        text_body = {"kind": "text", "ciphertext": b"c", "path": None, "size": None, "sha256": None}
+        with engine.begin() as connection, pytest.raises(DatabaseIntegrityError, match="name_only_for_files"):
+            connection.execute(update(nt.record_bodies).values(**text_body))
+
+        migrate.downgrade(engine, _BEFORE)
+        with engine.connect() as connection:
+            assert "name" not in {c["name"] for c in inspect(connection).get_columns("record_bodies")}
+            assert connection.execute(text("SELECT path, size FROM record_bodies")).all() == [
+                ("bodies/r1/annex.enc", 5)
+            ]
+
+        migrate.upgrade(engine, _NAMES)
+        with engine.connect() as connection:
+            assert _stored_bodies(connection)["annex"].name is None
+    finally:
+        engine.dispose()
+
+
+def test_a_body_row_changed_outside_accord_does_not_read_back(database_url: str):
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as connection:
+            SqlRecordStore(Session(bind=connection)).add(record(), added_at=AT, bodies={"annex": file_body()})
+            connection.execute(update(nt.record_bodies).values(name="../../etc/passwd"))
+            with pytest.raises(StorageError, match="bodies of record r1 no longer reads back"):
+                _stored_bodies(connection)
+    finally:
+        engine.dispose()

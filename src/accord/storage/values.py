@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, Generic, TypeAlias, TypeVar
+from typing import ClassVar, Final, Generic, TypeAlias, TypeVar
 
 from accord.canonical import canonical_bytes
 from accord.domain.consent import Consent
@@ -114,16 +114,48 @@ class InlineBody:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FileBody:
-    """A file portion's body: an encrypted file under the node home, and how to check it."""
+    """A file portion's body: an encrypted file under the node home, and how to check it.
+
+    ``name`` is the original file's name (no directory), which a reader writes the
+    plaintext back under; ``None`` when it is not known.
+    """
 
     path: str  # relative to the node home, with "/" separators
     size: int  # of the plaintext, in bytes
     sha256: str  # of the plaintext, lower-case hex
     key_id: str
     wrapped_key: bytes
+    name: str | None = None
+
+    MAX_NAME: ClassVar[int] = 255  # bytes of UTF-8: what common file systems allow
+
+    @classmethod
+    def check_name(cls, name: str) -> str:
+        """``name`` if it is a plain file name a reader can safely write under a directory.
+
+        Raises:
+            ValidationError: empty, ``.`` or ``..``, a separator, an unprintable
+                character, not UTF-8, or longer than :attr:`MAX_NAME` bytes.
+        """
+        # Joined to a directory the reader chose: a separator or ".." would write elsewhere.
+        # Shown to people too: a control character could rewrite their terminal, and a
+        # format character (a right-to-left override) could disguise "x\u202efdp.exe"
+        # as "xexe.pdf"; str.isprintable() refuses both (and spaces other than U+0020).
+        try:
+            encoded = name.encode("utf-8")
+        except UnicodeEncodeError:
+            msg = f"the file name {name!r} is not valid UTF-8"
+            raise ValidationError(msg, hint="rename the file") from None
+        if name in {"", ".", ".."} or "/" in name or "\\" in name or not name.isprintable():
+            msg = f"{name!r} is not a plain file name (no separators, '.', '..' or unprintable characters)"
+            raise ValidationError(msg, hint="rename the file")
+        if len(encoded) > cls.MAX_NAME:
+            msg = f"the file name {name[:40]!r}... is longer than {cls.MAX_NAME} bytes"
+            raise ValidationError(msg, hint="rename the file")
+        return name
 
     def __post_init__(self) -> None:
-        """A relative path that stays under the home, a size, a SHA-256 and the key."""
+        """A relative path that stays under the home, a size, a SHA-256, the key, a plain name."""
         parts = self.path.split("/")
         # The path is joined to the node home when read: an absolute path or ".." would
         # let a stored row point anywhere on the disk.
@@ -138,6 +170,8 @@ class FileBody:
             raise ValidationError(msg)
         _need(self.key_id, f"file body {self.path}'s key id")
         _need_bytes(self.wrapped_key, f"file body {self.path}'s wrapped key")
+        if self.name is not None:
+            FileBody.check_name(self.name)
 
 
 Body: TypeAlias = InlineBody | FileBody
@@ -278,22 +312,11 @@ class Signed(Generic[T]):
 
 
 def consent_to_dict(consent: Consent) -> dict[str, object]:
-    """The JSON form of a consent: what is signed, and what the store keeps.
+    """The JSON form of a consent: ``Consent.to_dict()``, which new code calls directly.
 
-    The domain's ``Consent`` has no ``to_dict`` yet; this is its form until it has one,
-    in the style of the obligation values (a ``type``, then every field).
+    Kept only for callers written before the domain value had ``to_dict``.
     """
-    return {
-        "type": "consent",
-        "id": consent.id,
-        "originator": consent.originator,
-        "holder": consent.holder,
-        "third_party": consent.third_party,
-        "valid_from": consent.valid_from.isoformat(),
-        "valid_until": consent.valid_until.isoformat(),
-        "record_id": consent.record_id,
-        "topic": consent.topic,
-    }
+    return consent.to_dict()
 
 
 class RecallState(StrEnum):

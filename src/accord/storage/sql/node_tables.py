@@ -160,6 +160,9 @@ record_bodies = Table(
     Column("path", Text, nullable=True, unique=True),
     Column("size", BigInteger, nullable=True),
     Column("sha256", String(FINGERPRINT), nullable=True),
+    # The original file's name, kept in clear like the record's title: a reader writes
+    # the plaintext back under it. NULL when unknown (and always for text).
+    Column("name", Text, nullable=True),
     PrimaryKeyConstraint("record_id", "portion_id"),
     ForeignKeyConstraint(
         ["record_id", "portion_id"],
@@ -173,6 +176,8 @@ record_bodies = Table(
         " OR (kind = 'file' AND ciphertext IS NULL AND path IS NOT NULL AND size >= 0 AND sha256 IS NOT NULL)",
         name="text_or_file",
     ),
+    # A text body has no file name; one there would be shown for a file that is not.
+    CheckConstraint("kind = 'file' OR name IS NULL", name="name_only_for_files"),
 )
 
 # -- releases ---------------------------------------------------------------------------

@@ -139,7 +139,10 @@ class SqlRecordStore:
             .where(b.c.record_id == record_id)
             .order_by(p.c.position)
         )
-        return {row["portion_id"]: _body(row) for row in self._session.execute(query).mappings()}
+        try:
+            return {row["portion_id"]: _body(row) for row in self._session.execute(query).mappings()}
+        except (Error, TypeError, ValueError) as e:
+            unreadable("bodies of record", record_id, e)
 
     def list(
         self,
@@ -189,15 +192,22 @@ class SqlRecordStore:
 def _body_row(body: Body) -> dict[str, object]:
     common = {"key_id": body.key_id, "wrapped_key": body.wrapped_key}
     if isinstance(body, InlineBody):
-        return {**common, "kind": _TEXT, "ciphertext": body.ciphertext, "path": None, "size": None, "sha256": None}
-    return {**common, "kind": _FILE, "ciphertext": None, "path": body.path, "size": body.size, "sha256": body.sha256}
+        none = dict.fromkeys(("path", "size", "sha256", "name"))
+        return {**common, **none, "kind": _TEXT, "ciphertext": body.ciphertext}
+    file = {"path": body.path, "size": body.size, "sha256": body.sha256, "name": body.name}
+    return {**common, **file, "kind": _FILE, "ciphertext": None}
 
 
 def _body(row: RowMapping) -> Body:
     if row["kind"] == _TEXT:
         return InlineBody(ciphertext=row["ciphertext"], key_id=row["key_id"], wrapped_key=row["wrapped_key"])
     return FileBody(
-        path=row["path"], size=row["size"], sha256=row["sha256"], key_id=row["key_id"], wrapped_key=row["wrapped_key"]
+        path=row["path"],
+        size=row["size"],
+        sha256=row["sha256"],
+        key_id=row["key_id"],
+        wrapped_key=row["wrapped_key"],
+        name=row["name"],
     )
 
 
