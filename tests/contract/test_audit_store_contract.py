@@ -77,6 +77,27 @@ def test_a_wrong_or_failed_entry_leaves_no_gap(node: Node):
         assert len(s.audit.leaf_hashes_packed()) == 3 * 32
 
 
+def test_append_many_numbers_a_batch_consecutively_or_appends_nothing(node: Node):
+    append(node, 1)
+    with node.unit() as s:
+        batch = s.audit.append_many([entry_for(EntryKind.RELEASE)] * 3)
+        assert [e.seq for e in batch] == [1, 2, 3]
+        assert s.audit.append_many([]) == []
+
+    def failing(seq: int) -> AuditEntry:
+        return entry_for()(-1 - seq)
+
+    with node.unit() as s:
+        with pytest.raises(ValidationError):
+            s.audit.append_many([entry_for(), failing])
+        assert s.audit.count() == 4
+        assert s.audit.append(entry_for()).seq == 4
+    with node.unit() as s:
+        stored = s.audit.entries()
+        assert [AuditEntry.from_bytes(b).seq for b in stored] == [0, 1, 2, 3, 4]
+        assert s.audit.leaf_hashes_packed() == b"".join(leaf_hash(b) for b in stored)
+
+
 def test_checkpoints_are_kept_one_per_size_and_cover_only_existing_entries(node: Node):
     appended = append(node, 5)
     chain = AuditChain(origin="node-kor")

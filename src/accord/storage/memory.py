@@ -242,6 +242,20 @@ class InMemoryAuditStore:
         self._entries.append(data)
         return entry
 
+    def append_many(self, entries_for: Sequence[Callable[[int], AuditEntry]]) -> list[AuditEntry]:
+        """Append one entry per builder; none is kept if any builder fails."""
+        start = len(self._entries)
+        built = []
+        for offset, build in enumerate(entries_for):
+            entry = build(start + offset)
+            rules.check_built(entry, start + offset)
+            built.append(entry)
+        for entry in built:
+            data = entry.to_bytes()
+            self._leaves += leaf_hash(data)
+            self._entries.append(data)
+        return built
+
     def count(self) -> int:
         """The number of entries."""
         return len(self._entries)

@@ -207,6 +207,14 @@ class AuditStore(Protocol):
         """
         ...
 
+    def append_many(self, entries_for: Sequence[Callable[[int], AuditEntry]]) -> list[AuditEntry]:
+        """Append ``entries_for[i](seq + i)`` for consecutive numbers from the next one.
+
+        All or nothing: if any builder raises or builds a wrong number, nothing is
+        appended and the numbers stay free. For a batch of changes in one transaction.
+        """
+        ...
+
     def count(self) -> int:
         """The number of entries, which is also the next sequence number."""
         ...

@@ -26,8 +26,10 @@ from accord.storage.sql import node_tables as nt
 __all__ = ["racing", "rowcount", "take_number", "unreadable"]
 
 
-def take_number(session: Session, counter: str) -> int:
+def take_number(session: Session, counter: str, count: int = 1) -> int:
     """The counter's next number (from 0), locking the counter until the transaction ends.
+
+    With ``count`` above one, the first of that many consecutive numbers.
 
     ``UPDATE ... SET value = value + 1 RETURNING value`` row-locks the counter: a
     second writer waits at this statement until the first commits or rolls back, then
@@ -38,7 +40,7 @@ def take_number(session: Session, counter: str) -> int:
     statement = (
         update(nt.counters)
         .where(nt.counters.c.name == counter)
-        .values(value=nt.counters.c.value + 1)
+        .values(value=nt.counters.c.value + count)
         .returning(nt.counters.c.value)
     )
     value = session.execute(statement).scalar_one_or_none()
@@ -46,7 +48,7 @@ def take_number(session: Session, counter: str) -> int:
         # The migration creates every counter; recreating one could reuse numbers.
         msg = f"the database has no {counter!r} counter: it was changed outside Accord"
         raise StorageError(msg, hint="restore the database from a backup")
-    return int(value) - 1
+    return int(value) - count
 
 
 def rowcount(session: Session, statement: Update) -> int:

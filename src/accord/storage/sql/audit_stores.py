@@ -51,6 +51,23 @@ class SqlAuditStore:
             self._session.execute(insert(nt.audit_entries).values(seq=seq, entry=data, leaf_hash=leaf_hash(data)))
         return entry
 
+    def append_many(self, entries_for: Sequence[Callable[[int], AuditEntry]]) -> list[AuditEntry]:
+        """Append one entry per builder, numbered consecutively (see ``AuditStore.append_many``)."""
+        if not entries_for:
+            return []
+        with self._session.begin_nested():
+            first = take_number(self._session, nt.AUDIT, len(entries_for))
+            built = []
+            rows = []
+            for offset, build in enumerate(entries_for):
+                entry = build(first + offset)
+                rules.check_built(entry, first + offset)
+                data = entry.to_bytes()
+                built.append(entry)
+                rows.append({"seq": entry.seq, "entry": data, "leaf_hash": leaf_hash(data)})
+            self._session.execute(insert(nt.audit_entries), rows)
+        return built
+
     def count(self) -> int:
         """The number of entries (the counter, not a scan of the log)."""
         query = select(nt.counters.c.value).where(nt.counters.c.name == nt.AUDIT)
