@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from accord.services.node import NodeIdentity, read_identity, unlock, utc_now
 from accord.storage.sql import SqlAuditStore
 from accord.storage.values import Signed
 
-__all__ = ["AuditLog", "VerifyReport", "append", "iso", "verify_bundle", "verify_proof_file"]
+__all__ = ["AuditLog", "VerifyReport", "append", "append_many", "entry", "iso", "verify_bundle", "verify_proof_file"]
 
 _CHECKPOINT_HINT = "run `accord audit checkpoint` first"
 
@@ -59,18 +59,36 @@ def append(  # noqa: PLR0913 - the fields of an audit entry
 
     The caller's transaction commits (or rolls back) the entry with its own work.
     """
-    when = iso(at)
     return SqlAuditStore(session).append(
-        lambda seq: AuditEntry(
-            seq=seq,
-            kind=kind,
-            at=when,
-            actor=actor,
-            subjects=tuple(subjects),
-            digests=dict(digests or {}),
-            meta=dict(meta or {}),
-        )
+        entry(kind=kind, actor=actor, at=at, subjects=subjects, digests=digests, meta=meta)
     )
+
+
+def entry(  # noqa: PLR0913 - the fields of an audit entry
+    *,
+    kind: EntryKind,
+    actor: str,
+    at: dt.datetime,
+    subjects: Sequence[str] = (),
+    digests: Mapping[str, str] | None = None,
+    meta: Mapping[str, MetaValue] | None = None,
+) -> Callable[[int], AuditEntry]:
+    """The entry these fields make, once the log gives it its number (for :func:`append_many`)."""
+    when = iso(at)
+    return lambda seq: AuditEntry(
+        seq=seq,
+        kind=kind,
+        at=when,
+        actor=actor,
+        subjects=tuple(subjects),
+        digests=dict(digests or {}),
+        meta=dict(meta or {}),
+    )
+
+
+def append_many(session: Session, entries: Sequence[Callable[[int], AuditEntry]]) -> list[AuditEntry]:
+    """Append a batch of entries (see :func:`entry`) inside the caller's transaction; call it last."""
+    return SqlAuditStore(session).append_many(entries)
 
 
 def _signature_bytes(signature: CompositeSignature) -> bytes:

@@ -24,12 +24,12 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from accord.audit.entry import EntryKind
+from accord.audit.entry import AuditEntry, EntryKind
 from accord.canonical import sha256_hex
 from accord.crypto import (
     Ed25519Signer,
@@ -43,6 +43,7 @@ from accord.crypto import (
 )
 from accord.crypto.stream import WrappedKey, decrypt_bytes, unwrap_key
 from accord.domain.person import Person
+from accord.domain.record import Record
 from accord.domain.release import Decision
 from accord.domain.world import World
 from accord.errors import Error, IntegrityError, UnknownReferenceError, ValidationError
@@ -213,10 +214,10 @@ class Releases(NodeService):
         """:meth:`release` for each request, all in one transaction (all or nothing).
 
         ``next_hops`` maps a party to the descriptor of its node; every first hop of a
-        permitted route must be there.
+        permitted route must be there. The audit entries are appended last, in the
+        order of the requests, in the same transaction.
         """
         at = at or utc_now()
-        when = audit.iso(at)
         party = node.identity.party
         signer = Ed25519Signer(node.keys)
         try:
@@ -224,88 +225,25 @@ class Releases(NodeService):
                 records = SqlRecordStore(session)
                 releases = SqlReleaseStore(session)
                 outcomes = []
+                entries = []
                 for request in requests:
                     stored = records.get(request.record_id)
                     if stored is None:
                         msg = f"no record {request.record_id!r} on this node"
                         raise UnknownReferenceError(msg, hint="`accord records list` shows the records")
-                    record = stored.record
-                    decision = decide(record, request.recipient, on=request.on, world=world)
+                    decision = decide(stored.record, request.recipient, on=request.on, world=world)
                     if not decision:
-                        audit.append(
-                            session,
-                            kind=EntryKind.DECISION,
-                            actor=party,
-                            at=at,
-                            subjects=(record.id,),
-                            digests={"decision": sha256_hex(decision.to_dict())},
-                            meta={
-                                "action": "release.decide",
-                                "recipient": request.recipient,
-                                "outcome": "denied",
-                                "reason": (decision.reasons or ("no lawful route",))[0][:_MAX_REASON],
-                            },
-                        )
                         outcomes.append(ReleaseOutcome(decision=decision))
+                        entries.append(_denial_entry(decision, party=party, at=at))
                         continue
-                    hop = decision.route[1]
-                    keys = next_hops.get(hop)
-                    if keys is None:
-                        msg = f"no public keys given for {hop}, the first hop of the route {'>'.join(decision.route)}"
-                        raise ValidationError(msg, hint=f"give {hop}'s node descriptor (its node.json)")
-                    texts = self._texts(records, record.id, decision.released_portions, node)
-                    release_id = str(uuid.uuid4())
-                    content, bodies = build_content(record, decision, texts, release_id=release_id, released_at=when)
-                    signed = sign_content(content, signer, bodies=bodies)
-                    first = decision.hops[0]
-                    sealed = seal_release(
-                        signed,
-                        keys,
-                        agreement_fingerprint=first.fingerprint,
-                        decision_id=content["decision"],
-                        sender=signer,
-                    )
-                    message = ReleaseMessage(
-                        message_id=str(uuid.uuid4()),
-                        release_id=release_id,
-                        sender=party,
-                        recipient=hop,
-                        record_id=record.id,
-                        agreement=(first.agreement, first.fingerprint),
-                        sent_at=when,
-                        sealed=sealed,
-                    )
-                    envelope = message.to_bytes()
-                    release = Release.from_decision(
-                        decision,
-                        id=release_id,
-                        envelope=envelope,
-                        state=ReleaseState.SEALED,
-                        at=when,
-                        message_id=message.message_id,
+                    texts = self._texts(records, stored.record.id, decision.released_portions, node)
+                    release, message, entry = _seal(
+                        stored.record, decision, texts, signer=signer, next_hops=next_hops, party=party, at=at
                     )
                     releases.add(release)
-                    audit.append(
-                        session,
-                        kind=EntryKind.RELEASE,
-                        actor=party,
-                        at=at,
-                        subjects=(record.id, release_id),
-                        digests={
-                            "decision": content["decision"],
-                            "content": sha256_hex(content),
-                            "envelope": hashlib.sha256(envelope).hexdigest(),
-                        },
-                        meta={
-                            "action": "release.seal",
-                            "recipient": request.recipient,
-                            "route": ">".join(decision.route),
-                            "released": len(decision.released_portions),
-                            "withheld": len(decision.withheld_portions),
-                            "outcome": "allowed",
-                        },
-                    )
                     outcomes.append(ReleaseOutcome(decision=decision, release=release, message=message))
+                    entries.append(entry)
+                audit.append_many(session, entries)
         except Error as e:
             self._audit_refusal(EntryKind.RELEASE, "release.seal", e, party=party, at=at)
             raise
@@ -562,6 +500,82 @@ class Releases(NodeService):
 
 class _RefusedError(Error):
     """Why a received release was refused: for the audit log only, never the sender."""
+
+
+def _denial_entry(decision: Decision, *, party: str, at: dt.datetime) -> Callable[[int], AuditEntry]:
+    return audit.entry(
+        kind=EntryKind.DECISION,
+        actor=party,
+        at=at,
+        subjects=(decision.record_id,),
+        digests={"decision": sha256_hex(decision.to_dict())},
+        meta={
+            "action": "release.decide",
+            "recipient": decision.recipient,
+            "outcome": "denied",
+            "reason": (decision.reasons or ("no lawful route",))[0][:_MAX_REASON],
+        },
+    )
+
+
+def _seal(  # noqa: PLR0913 - one permitted release: what, how, and by whom
+    record: Record,
+    decision: Decision,
+    texts: Mapping[str, str],
+    *,
+    signer: Ed25519Signer,
+    next_hops: Mapping[str, NodePublicKeys],
+    party: str,
+    at: dt.datetime,
+) -> tuple[Release, ReleaseMessage, Callable[[int], AuditEntry]]:
+    """Sign and seal a permitted release for the first hop; the release and its audit entry."""
+    hop = decision.route[1]
+    keys = next_hops.get(hop)
+    if keys is None:
+        msg = f"no public keys given for {hop}, the first hop of the route {'>'.join(decision.route)}"
+        raise ValidationError(msg, hint=f"give {hop}'s node descriptor (its node.json)")
+    when = audit.iso(at)
+    release_id = str(uuid.uuid4())
+    content, bodies = build_content(record, decision, texts, release_id=release_id, released_at=when)
+    signed = sign_content(content, signer, bodies=bodies)
+    first = decision.hops[0]
+    sealed = seal_release(
+        signed, keys, agreement_fingerprint=first.fingerprint, decision_id=content["decision"], sender=signer
+    )
+    message = ReleaseMessage(
+        message_id=str(uuid.uuid4()),
+        release_id=release_id,
+        sender=party,
+        recipient=hop,
+        record_id=record.id,
+        agreement=(first.agreement, first.fingerprint),
+        sent_at=when,
+        sealed=sealed,
+    )
+    envelope = message.to_bytes()
+    release = Release.from_decision(
+        decision, id=release_id, envelope=envelope, state=ReleaseState.SEALED, at=when, message_id=message.message_id
+    )
+    entry = audit.entry(
+        kind=EntryKind.RELEASE,
+        actor=party,
+        at=at,
+        subjects=(record.id, release_id),
+        digests={
+            "decision": content["decision"],
+            "content": sha256_hex(content),
+            "envelope": hashlib.sha256(envelope).hexdigest(),
+        },
+        meta={
+            "action": "release.seal",
+            "recipient": decision.recipient,
+            "route": ">".join(decision.route),
+            "released": len(decision.released_portions),
+            "withheld": len(decision.withheld_portions),
+            "outcome": "allowed",
+        },
+    )
+    return release, message, entry
 
 
 def _check_header(message: ReleaseMessage, *, party: str, world: World, sender: NodeIdentity) -> str:
