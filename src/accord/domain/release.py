@@ -9,7 +9,6 @@ portions released and withheld, and the marking the recipient will see.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -29,8 +28,9 @@ class Rule(StrEnum):
     MARKING = "marking"  # rule 7
 
 
-# Checks and hops are NamedTuples rather than dataclasses: a decision makes a dozen of
-# them and the engine's throughput target (see bench/decide.py) is set by their cost.
+# Every value here is a NamedTuple rather than a frozen dataclass: a decision makes a
+# dozen of them and the engine's throughput target (see bench/decide.py) is set by
+# their cost; a tuple is built in one step, a frozen dataclass field by field.
 class Check(NamedTuple):
     """One rule checked on one candidate route (``route`` "" for route-independent rules)."""
 
@@ -67,8 +67,7 @@ class Hop(NamedTuple):
         return dict(self._asdict())
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Label:
+class Label(NamedTuple):
     """The marking on the recipient's copy (GSOMIA Art.4.2): originator and both levels."""
 
     originator: str
@@ -103,9 +102,14 @@ class Label:
         }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Decision:
-    """The answer to "may this record go to that party on that date, and how?"."""
+class Decision(NamedTuple):
+    """The answer to "may this record go to that party on that date, and how?".
+
+    Immutable like every value here. It is a NamedTuple rather than a frozen dataclass
+    because the engine builds one per request and a tuple is built in one step; build
+    it with keywords, and do not rely on its being a tuple (its length, order or
+    unpacking), which may change.
+    """
 
     allowed: bool
     record_id: str
@@ -140,8 +144,8 @@ class Decision:
         """For a denial, why; for a permit, what made it lawful (chosen route only)."""
         if self.allowed:
             chosen = ">".join(self.route)
-            return tuple(c.detail for c in self.checks if c.passed and c.route in {chosen, ""})
-        return tuple(c.detail for c in self.checks if not c.passed)
+            return tuple([c.detail for c in self.checks if c.passed and (not c.route or c.route == chosen)])
+        return tuple([c.detail for c in self.checks if not c.passed])
 
     @property
     def relies_on_inferred(self) -> bool:

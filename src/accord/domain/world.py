@@ -8,10 +8,10 @@ parties, its equivalence levels, the agreements it relies on).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from accord.canonical import sha256_hex
 from accord.domain.agreement import Agreement, AgreementKind
@@ -41,6 +41,9 @@ class World:
     # for each portion and each party a record is releasable to.
     _levels: MappingProxyType[str, Level] = field(init=False, repr=False, compare=False)
     _codes: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Indexes a layer above derives from the world, by the function that builds them
+    # (see ``derived``).
+    _derived: dict[Callable[[World], object], object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:  # noqa: C901 - validation and indexing in one pass
         """Check every reference and build the pair indexes."""
@@ -73,6 +76,7 @@ class World:
         object.__setattr__(self, "_hubs", MappingProxyType({k: tuple(v) for k, v in hubs.items()}))
         object.__setattr__(self, "_levels", MappingProxyType({lv.id: lv for s in self.schemes for lv in s.levels}))
         object.__setattr__(self, "_codes", frozenset(parties))
+        object.__setattr__(self, "_derived", {})
 
     # -- look-ups -----------------------------------------------------------------
 
@@ -126,6 +130,20 @@ class World:
     def arrangements(self, sender: str, receiver: str) -> tuple[Agreement, ...]:
         """Hub arrangements covering both ends with a hub that is neither, by id."""
         return self._hubs.get((sender, receiver), ())
+
+    def derived(self, build: Callable[[World], _T]) -> _T:
+        """``build(self)``, computed on first use and then kept with this world.
+
+        For indexes that a layer above derives from the world, such as the decision
+        engine's tables of the agreements between two parties. ``build`` must be a pure
+        function of the world: the world never changes, so its value never goes stale.
+        """
+        try:
+            return cast("_T", self._derived[build])
+        except KeyError:
+            value = build(self)
+            self._derived[build] = value
+            return value
 
     @property
     def fingerprint(self) -> str:

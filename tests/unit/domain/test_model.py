@@ -169,6 +169,19 @@ def test_world_checks_references_and_indexes_pairs():
         world(gsomia("AAA", "BBB", relies_on=("NOPE",)))
 
 
+def test_world_derived_values_are_built_once_and_kept_with_the_world():
+    built = []
+
+    def count(w: World) -> int:
+        built.append(w)
+        return len(w.agreements)
+
+    w, other = world(gsomia("AAA", "BBB")), world()
+    assert (w.derived(count), w.derived(count), other.derived(count)) == (1, 1, 0)
+    assert built == [w, other]
+    assert w == world(gsomia("AAA", "BBB"))  # not part of equality
+
+
 def test_world_fingerprint_tracks_agreements():
     assert world(gsomia("AAA", "BBB")).fingerprint == world(gsomia("AAA", "BBB")).fingerprint
     assert world(gsomia("AAA", "BBB")).fingerprint != world(gsomia("AAA", "BBB", start="2001-01-01")).fingerprint
