@@ -2,8 +2,8 @@
 
 Each signed value is kept as its canonical JSON (``to_dict()``, exactly what was
 signed) with its signature, plus the columns it is looked up by. Reading parses the
-JSON back into the domain value and checks that it re-encodes to the very same
-bytes, so a row changed outside Accord is reported rather than trusted. State moves
+JSON back with the value's own ``from_dict()`` and checks that it re-encodes to the
+very same bytes, so a row changed outside Accord is reported rather than trusted. State moves
 (a recall acknowledged, a report closed) are conditional updates in a savepoint:
 two workers racing to close one report cannot both succeed.
 
@@ -13,11 +13,10 @@ The store never commits, signs or verifies signatures: services do.
 from __future__ import annotations
 
 import builtins
-import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, RowMapping, Table, exists, insert, select, update
 from sqlalchemy.orm import Session
@@ -25,9 +24,7 @@ from sqlalchemy.orm import Session
 from accord.canonical import canonical_bytes
 from accord.domain.consent import Consent
 from accord.domain.obligation import (
-    CompromiseKind,
     CompromiseReport,
-    Disposition,
     InvestigationResult,
     Recall,
     RecallAcknowledgement,
@@ -43,13 +40,11 @@ from accord.storage.values import (
     ReportState,
     ReportStatus,
     Signed,
-    consent_to_dict,
 )
 
 __all__ = ["SqlObligationStore"]
 
 T = TypeVar("T")
-_Fields = Mapping[str, Any]
 
 
 class SqlObligationStore:
@@ -64,11 +59,11 @@ class SqlObligationStore:
     def add_consent(self, consent: Consent, signature: bytes) -> None:
         """Keep a signed consent."""
         columns = {"originator": consent.originator, "holder": consent.holder, "third_party": consent.third_party}
-        self._add(nt.consents, "consent", consent.id, consent_to_dict(consent), signature, columns)
+        self._add(nt.consents, "consent", consent.id, consent.to_dict(), signature, columns)
 
     def consent(self, consent_id: str) -> Signed[Consent] | None:
         """The consent with this id, or ``None``."""
-        found = self._signed(nt.consents, [nt.consents.c.id == consent_id], _consent, consent_to_dict)
+        found = self._signed(nt.consents, [nt.consents.c.id == consent_id], Consent.from_dict, Consent.to_dict)
         return found[0] if found else None
 
     def consents(
@@ -82,7 +77,7 @@ class SqlObligationStore:
         c = nt.consents
         wanted = ((c.c.originator, originator), (c.c.holder, holder), (c.c.third_party, third_party))
         where = [column == value for column, value in wanted if value is not None]
-        return self._signed(c, where, _consent, consent_to_dict)
+        return self._signed(c, where, Consent.from_dict, Consent.to_dict)
 
     def add_reclassification(self, notice: ReclassificationNotice, signature: bytes) -> None:
         """Keep a signed reclassification notice."""
@@ -91,8 +86,8 @@ class SqlObligationStore:
 
     def reclassifications(self, record_id: str) -> Sequence[Signed[ReclassificationNotice]]:
         """The notices about one record, in the order kept."""
-        r = nt.reclassifications
-        return self._signed(r, [r.c.record_id == record_id], _notice, ReclassificationNotice.to_dict)
+        r, notice = nt.reclassifications, ReclassificationNotice
+        return self._signed(r, [r.c.record_id == record_id], notice.from_dict, notice.to_dict)
 
     # -- recalls ----------------------------------------------------------------------
 
@@ -135,14 +130,14 @@ class SqlObligationStore:
         return self._recalls(_where(nt.recalls, record_id, state))
 
     def _recalls(self, where: Sequence[ColumnElement[bool]]) -> Sequence[RecallStatus]:
-        recalls = self._signed(nt.recalls, where, _recall, Recall.to_dict)
+        recalls = self._signed(nt.recalls, where, Recall.from_dict, Recall.to_dict)
         if not recalls:
             return []
         a = nt.recall_acknowledgements
         acks = self._signed(
             a,
             [a.c.recall_id.in_([s.value.id for s in recalls])],
-            _acknowledgement,
+            RecallAcknowledgement.from_dict,
             RecallAcknowledgement.to_dict,
             key="recall_id",
         )
@@ -199,14 +194,14 @@ class SqlObligationStore:
         return self._reports(_where(nt.compromise_reports, record_id, state))
 
     def _reports(self, where: Sequence[ColumnElement[bool]]) -> Sequence[ReportStatus]:
-        reports = self._signed(nt.compromise_reports, where, _report, CompromiseReport.to_dict)
+        reports = self._signed(nt.compromise_reports, where, CompromiseReport.from_dict, CompromiseReport.to_dict)
         if not reports:
             return []
         i = nt.investigation_results
         results = self._signed(
             i,
             [i.c.report_id.in_([s.value.id for s in reports])],
-            _result,
+            InvestigationResult.from_dict,
             InvestigationResult.to_dict,
             key="report_id",
         )
@@ -247,7 +242,7 @@ class SqlObligationStore:
         self,
         table: Table,
         where: Sequence[ColumnElement[bool]],
-        parse: Callable[[_Fields], T],
+        parse: Callable[[object], T],
         to_dict: Callable[[T], dict[str, object]],
         *,
         key: str = "id",
@@ -269,7 +264,7 @@ def _where(table: Table, record_id: str | None, state: StrEnum | None) -> builti
 
 
 def _read(
-    row: RowMapping, parse: Callable[[_Fields], T], to_dict: Callable[[T], dict[str, object]], what: str
+    row: RowMapping, parse: Callable[[object], T], to_dict: Callable[[T], dict[str, object]], what: str
 ) -> Signed[T]:
     document = bytes(row["document"])
     key = str(next(iter(row.values())))
@@ -279,69 +274,5 @@ def _read(
             msg = "its JSON is not what the value it holds encodes to"
             raise ValueError(msg)  # noqa: TRY301 - reported with the parse errors below
         return Signed(value=value, signature=bytes(row["signature"]))
-    except (Error, KeyError, TypeError, ValueError) as e:
+    except (Error, ValueError) as e:  # from_dict's ValidationError, json's ValueError
         unreadable(f"row of {what}", key, e)
-
-
-def _date(value: object) -> dt.date:
-    return dt.date.fromisoformat(str(value))
-
-
-def _consent(d: _Fields) -> Consent:
-    return Consent(
-        id=d["id"],
-        originator=d["originator"],
-        holder=d["holder"],
-        third_party=d["third_party"],
-        valid_from=_date(d["valid_from"]),
-        valid_until=_date(d["valid_until"]),
-        record_id=d["record_id"],
-        topic=d["topic"],
-    )
-
-
-def _notice(d: _Fields) -> ReclassificationNotice:
-    return ReclassificationNotice(
-        id=d["id"],
-        originator=d["originator"],
-        record_id=d["record_id"],
-        levels=tuple((portion, level) for portion, level in d["levels"]),
-        issued_on=_date(d["issued_on"]),
-        reason=d["reason"],
-    )
-
-
-def _recall(d: _Fields) -> Recall:
-    return Recall(
-        id=d["id"],
-        originator=d["originator"],
-        record_id=d["record_id"],
-        disposition=Disposition(d["disposition"]),
-        issued_on=_date(d["issued_on"]),
-        reason=d["reason"],
-    )
-
-
-def _acknowledgement(d: _Fields) -> RecallAcknowledgement:
-    return RecallAcknowledgement(
-        recall_id=d["recall_id"], holder=d["holder"], done=Disposition(d["done"]), on=_date(d["on"]), note=d["note"]
-    )
-
-
-def _report(d: _Fields) -> CompromiseReport:
-    return CompromiseReport(
-        id=d["id"],
-        holder=d["holder"],
-        originator=d["originator"],
-        record_id=d["record_id"],
-        kind=CompromiseKind(d["kind"]),
-        detected_on=_date(d["detected_on"]),
-        reported_on=_date(d["reported_on"]),
-        description=d["description"],
-    )
-
-
-def _result(d: _Fields) -> InvestigationResult:
-    return InvestigationResult(
-        report_id=d["report_id"], closed_on=_date(d["closed_on"]), findings=d["findings"], measures=d["measures"]
-    )
