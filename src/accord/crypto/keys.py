@@ -13,7 +13,9 @@ A key id is the hex SHA-256 of the raw public key bytes. ``NodePublicKeys`` is t
 JSON-able descriptor peers pin; its fingerprint is the SHA-256 of its canonical JSON.
 ``KeyRing`` keeps the current private keys and every generation of public keys with
 the time span it was valid for, so signatures made before a rotation still verify.
-Rotation drops the old private keys: what was sealed to them must be opened first.
+Rotation drops the retired *signing* private keys (nothing may be signed with them
+again) but keeps the retired *KEM* private keys, so envelopes sealed to the old keys
+before the rotation still open (see docs/adr/0006-key-storage-and-rotation.md).
 
 Not here: the encrypted key file (``accord.crypto.keystore``), signing, sealing, and
 the clock (rotation takes the time it happens as a parameter).
@@ -25,7 +27,7 @@ import datetime as dt
 import hashlib
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, NewType, TypeVar
@@ -49,6 +51,8 @@ __all__ = [
     "NodeKeys",
     "NodePublicKeys",
     "PublicKey",
+    "check_key_history",
+    "generations_during",
     "key_id_for",
 ]
 
@@ -378,6 +382,16 @@ class KeyGeneration:
         at = _aware(at, "at")
         return self.valid_from <= at and (self.valid_until is None or at < self.valid_until)
 
+    def overlaps(self, start: dt.datetime, end: dt.datetime) -> bool:
+        """Whether these keys were the node's keys at some time in ``[start, end)``.
+
+        For a time stamped to a coarser precision than the rotation (a checkpoint stamped
+        to the second, ``end = start + 1 s``) either generation of that second may have
+        signed.
+        """
+        start, end = _aware(start, "start"), _aware(end, "end")
+        return self.valid_from < end and (self.valid_until is None or start < self.valid_until)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form: the descriptor and its validity span."""
         return {
@@ -398,34 +412,64 @@ class KeyGeneration:
         )
 
 
+def check_key_history(generations: Iterable[KeyGeneration]) -> tuple[KeyGeneration, ...]:
+    """Check a key history (oldest first): not empty, contiguous, the last one open-ended.
+
+    Returns it as a tuple; raises ``ValidationError`` naming the first problem.
+    """
+    history = tuple(generations)
+    if not history:
+        msg = "a key history needs at least one generation"
+        raise ValidationError(msg)
+    if history[-1].valid_until is not None:
+        msg = "the current key generation must be open-ended"
+        raise ValidationError(msg)
+    for before, after in itertools.pairwise(history):
+        if before.valid_until != after.valid_from:
+            msg = (
+                "key generations must follow each other: "
+                f"one ends {before.valid_until}, the next starts {after.valid_from}"
+            )
+            raise ValidationError(msg)
+    return history
+
+
+def generations_during(
+    generations: Iterable[KeyGeneration], start: dt.datetime, end: dt.datetime
+) -> tuple[KeyGeneration, ...]:
+    """The generations that were valid at some time in ``[start, end)``, newest first."""
+    return tuple(g for g in reversed(tuple(generations)) if g.overlaps(start, end))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyRing:
-    """The current private keys and every generation of public keys, oldest first.
+    """The current private keys, the retired KEM private keys, and every key generation.
 
-    The last generation is the current one (open-ended); the ones before it are retired
-    and each ended when the next began.
+    ``generations`` is oldest first: the last is the current one (open-ended); the ones
+    before it are retired and each ended when the next began. ``retired_kem`` keeps the
+    KEM private keys of retired generations, so what was sealed to them still opens;
+    retired signing private keys are not kept.
     """
 
     current: NodeKeys
     generations: tuple[KeyGeneration, ...]
+    retired_kem: tuple[KemPrivateKey, ...] = ()
 
     def __post_init__(self) -> None:
-        """Check the history is contiguous and ends with the current keys."""
+        """Check the history is contiguous, ends with the current keys, and owns the retired KEM keys."""
         generations = tuple(self.generations)
         if not generations or generations[-1].public != self.current.public:
             msg = "the last key generation must be the current keys"
             raise ValidationError(msg)
-        if generations[-1].valid_until is not None:
-            msg = "the current key generation must be open-ended"
+        check_key_history(generations)
+        retired_ids = {k.key_id for g in generations[:-1] for k in g.public.kem}
+        retired_kem = tuple(self.retired_kem)
+        ids = [k.key_id for k in retired_kem]
+        if len(set(ids)) != len(ids) or not set(ids) <= retired_ids:
+            msg = "each retired KEM private key must be the key of a retired generation, listed once"
             raise ValidationError(msg)
-        for before, after in itertools.pairwise(generations):
-            if before.valid_until != after.valid_from:
-                msg = (
-                    "key generations must follow each other: "
-                    f"one ends {before.valid_until}, the next starts {after.valid_from}"
-                )
-                raise ValidationError(msg)
         object.__setattr__(self, "generations", generations)
+        object.__setattr__(self, "retired_kem", retired_kem)
 
     @classmethod
     def create(cls, keys: NodeKeys, *, at: dt.datetime) -> KeyRing:
@@ -436,7 +480,8 @@ class KeyRing:
         """Retire the current keys at ``at`` and make ``new`` (fresh keys by default) current.
 
         The retired public keys stay, so what they signed still verifies; the retired
-        private keys are dropped.
+        KEM private keys stay, so what was sealed to them still opens; the retired
+        signing private keys are dropped.
         """
         head = self.generations[-1]
         if _aware(at, "at") <= head.valid_from:
@@ -447,7 +492,14 @@ class KeyRing:
         return KeyRing(
             current=keys,
             generations=(*self.generations[:-1], retired, KeyGeneration(public=keys.public, valid_from=at)),
+            retired_kem=(*self.retired_kem, *self.current.kem),
         )
+
+    def kem_private_keys(self) -> tuple[KemPrivateKey, ...]:
+        """Every KEM private key the node holds: the current ones, then the retired ones by generation, newest first."""
+        by_id = {k.key_id: k for k in self.retired_kem}
+        retired = (by_id[k.key_id] for g in reversed(self.generations[:-1]) for k in g.public.kem if k.key_id in by_id)
+        return (*self.current.kem, *retired)
 
     def find(self, key_id: str) -> tuple[PublicKey, KeyGeneration]:
         """The public key with that id and the generation it belongs to."""

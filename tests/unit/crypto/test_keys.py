@@ -12,9 +12,12 @@ from accord.crypto.keys import (
     NodeKeys,
     NodePublicKeys,
     PublicKey,
+    check_key_history,
+    generations_during,
     key_id_for,
 )
-from accord.errors import UnknownReferenceError, ValidationError
+from accord.crypto.sealing import SealSuite, open_sealed, seal
+from accord.errors import IntegrityError, UnknownReferenceError, ValidationError
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 T1 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -126,6 +129,37 @@ def test_rotation_keeps_retired_public_keys_with_their_validity(alice, bob):
     assert ring.public_keys(at=T0) == alice.public.keys
     assert ring.public_keys(at=T1) == bob.public.keys
     assert ring.public_keys(at=T0 - dt.timedelta(seconds=1)) == ()
+    assert ring.retired_kem == alice.kem  # signing seeds are dropped, KEM keys are kept
+    assert ring.kem_private_keys() == (*bob.kem, *alice.kem)
+
+
+FINGERPRINT = "ab" * 32
+
+
+@pytest.mark.parametrize("suite", list(SealSuite), ids=lambda s: s.value)
+def test_envelopes_sealed_before_a_rotation_open_after_it(alice, bob, suite):
+    before = seal(
+        b"sealed to the old key", alice.public, agreement_fingerprint=FINGERPRINT, decision_id="d", suite=suite
+    )
+    ring = KeyRing.create(alice, at=T0).rotate(at=T1, new=bob)
+    opened = open_sealed(before, ring.kem_private_keys(), agreement_fingerprint=FINGERPRINT)
+    assert opened == b"sealed to the old key"
+    with pytest.raises(IntegrityError):
+        open_sealed(before, ring.current, agreement_fingerprint=FINGERPRINT)
+
+
+def test_retired_kem_keys_accumulate_over_rotations(alice, bob, carol):
+    ring = KeyRing.create(alice, at=T0).rotate(at=T1, new=bob).rotate(at=T2, new=carol)
+    assert ring.retired_kem == (*alice.kem, *bob.kem)
+    assert ring.kem_private_keys() == (*carol.kem, *bob.kem, *alice.kem)
+    assert [g.valid_until for g in ring.generations] == [T1, T2, None]
+
+
+def test_retired_kem_keys_must_belong_to_a_retired_generation(alice, bob, carol):
+    ring = KeyRing.create(alice, at=T0).rotate(at=T1, new=bob)
+    for retired in ((*alice.kem, *alice.kem), bob.kem, carol.kem):
+        with pytest.raises(ValidationError, match="retired KEM private key"):
+            KeyRing(current=bob, generations=ring.generations, retired_kem=retired)
 
 
 def test_rotation_makes_fresh_keys_by_default(alice):
@@ -169,3 +203,27 @@ def test_generations_round_trip_as_json(alice, bob):
     assert again == ring.generations
     with pytest.raises(ValidationError, match="ISO 8601"):
         KeyGeneration.from_dict({**ring.history_to_dict()[0], "valid_from": "yesterday"})
+
+
+def test_a_key_history_must_be_contiguous_and_open_ended(alice, bob):
+    first = KeyGeneration(public=alice.public, valid_from=T0, valid_until=T1)
+    second = KeyGeneration(public=bob.public, valid_from=T1)
+    assert check_key_history([first, second]) == (first, second)
+    with pytest.raises(ValidationError, match="at least one"):
+        check_key_history([])
+    with pytest.raises(ValidationError, match="open-ended"):
+        check_key_history([first])
+    with pytest.raises(ValidationError, match="follow each other"):
+        check_key_history([first, KeyGeneration(public=bob.public, valid_from=T2)])
+
+
+def test_generations_during_a_span_use_half_open_windows(alice, bob):
+    ring = KeyRing.create(alice, at=T0).rotate(at=T1, new=bob)
+    old, new = ring.generations
+    second = dt.timedelta(seconds=1)
+    assert generations_during(ring.generations, T0, T0 + second) == (old,)
+    assert generations_during(ring.generations, T1, T1 + second) == (new,)
+    assert generations_during(ring.generations, T1 - second, T1) == (old,)
+    # a stamp to the second holding the rotation instant: either may have signed, newest first
+    assert generations_during(ring.generations, T1 - second / 2, T1 + second / 2) == (new, old)
+    assert generations_during(ring.generations, T0 - second, T0) == ()

@@ -1,5 +1,7 @@
+import base64
 import datetime as dt
 import json
+import logging
 import stat
 
 import pytest
@@ -7,17 +9,25 @@ import pytest
 from accord.crypto.keys import KeyRing
 from accord.crypto.keystore import (
     KEY_FILE_NAME,
+    SCRYPT_FLOOR,
+    UNSAFE_FAST_SCRYPT,
+    KeyFile,
     ScryptParams,
+    decrypt_key_file,
     decrypt_keyring,
+    encrypt_key_file,
     encrypt_keyring,
+    load_key_file,
     load_keyring,
+    save_key_file,
     save_keyring,
 )
 from accord.errors import IntegrityError, ValidationError
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 T1 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-FAST = ScryptParams(n=2**14)  # the lowest accepted cost, to keep tests quick
+FAST = SCRYPT_FLOOR  # the lowest cost accepted without the unsafe switch
+KEK_SEED = bytes(range(32))
 
 
 @pytest.fixture(scope="module")
@@ -30,18 +40,42 @@ def sealed(ring):
     return encrypt_keyring(ring, "correct horse", params=FAST)
 
 
+@pytest.fixture(scope="module")
+def sealed_file(ring):
+    return encrypt_key_file(KeyFile(ring=ring, body_kek_seed=KEK_SEED, params=FAST), "correct horse")
+
+
 def test_key_file_round_trip(ring, sealed):
     again = decrypt_keyring(sealed, "correct horse")
     assert again.current == ring.current
     assert again.generations == ring.generations
+    assert again.retired_kem == ring.retired_kem
 
 
-def test_private_seeds_are_not_in_the_file_in_clear(ring, sealed):
-    document = json.loads(sealed)
+def test_the_key_file_holds_the_kek_seed_and_retired_kem_keys(ring, sealed_file):
+    opened = decrypt_key_file(sealed_file, "correct horse")
+    assert opened.body_kek_seed == KEK_SEED
+    assert opened.params == FAST
+    assert opened.ring == ring
+    assert opened.ring.retired_kem == ring.retired_kem != ()
+    assert json.loads(sealed_file)["format"] == "accord.node-keys/2"
+    assert decrypt_key_file(encrypt_keyring(ring, "pw", params=FAST), "pw").body_kek_seed is None
+
+
+def test_secrets_are_not_in_the_file_in_clear(ring, sealed_file):
+    document = json.loads(sealed_file)
     assert set(document) == {"format", "kdf", "aead", "history", "ciphertext"}
-    text = sealed.decode()
-    for value in ring.current.seeds_to_dict().values():
-        assert value not in text
+    text = sealed_file.decode()
+    secrets = [*ring.current.seeds_to_dict().values(), KEK_SEED, *(k.seed for k in ring.retired_kem)]
+    for value in secrets:
+        raw = value if isinstance(value, bytes) else base64.urlsafe_b64decode(value + "==")
+        for encoded in (base64.urlsafe_b64encode(raw).rstrip(b"="), base64.b64encode(raw), raw.hex().encode()):
+            assert encoded.decode() not in text
+
+
+def test_a_kek_seed_must_be_32_bytes(ring):
+    with pytest.raises(ValidationError, match="32 bytes"):
+        KeyFile(ring=ring, body_kek_seed=b"short")
 
 
 def test_a_wrong_passphrase_is_one_clear_error(sealed):
@@ -87,11 +121,69 @@ def test_absurd_scrypt_costs_are_refused(sealed):
 
 
 @pytest.mark.parametrize(
-    ("n", "r", "p"), [(2**13, 8, 1), (3 * 2**14, 8, 1), (2**14, 0, 1), (2**14, 8, 99), (True, 8, 1)]
+    ("n", "r", "p"), [(3 * 2**14, 8, 1), (1, 8, 1), (2**21, 8, 1), (2**14, 0, 1), (2**14, 8, 99), (True, 8, 1)]
 )
 def test_scrypt_parameter_bounds(n, r, p):
     with pytest.raises(ValidationError, match="scrypt parameters"):
         ScryptParams(n=n, r=r, p=p)
+
+
+@pytest.mark.parametrize(
+    ("params", "below"),
+    [
+        (ScryptParams(), False),
+        (SCRYPT_FLOOR, False),
+        (ScryptParams(n=2**13), True),
+        (ScryptParams(n=2**14, r=4), True),
+        (UNSAFE_FAST_SCRYPT, True),
+    ],
+    ids=["default", "floor", "small-n", "small-r", "unsafe"],
+)
+def test_the_floor(params, below):
+    assert params.below_floor is below
+
+
+def test_a_cost_below_the_floor_is_neither_written_nor_opened_without_the_switch(tmp_path, ring, caplog):
+    path = tmp_path / KEY_FILE_NAME
+    weak = KeyFile(ring=ring, body_kek_seed=KEK_SEED, params=UNSAFE_FAST_SCRYPT)
+    with pytest.raises(ValidationError, match="below the floor") as refused:
+        save_key_file(path, weak, "pw")
+    assert "ACCORD_UNSAFE_FAST_KDF" in refused.value.hint
+    assert not path.exists()
+    with caplog.at_level(logging.WARNING, logger="accord.crypto.keystore"):
+        save_key_file(path, weak, "pw", unsafe_fast_kdf=True)
+    assert "UNSAFE" in caplog.text
+    assert str(path) in caplog.text
+    assert json.loads(path.read_bytes())["kdf"]["n"] == UNSAFE_FAST_SCRYPT.n  # unlock follows the file
+    with pytest.raises(ValidationError, match="below the floor"):
+        load_key_file(path, "pw")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="accord.crypto.keystore"):
+        assert load_key_file(path, "pw", unsafe_fast_kdf=True).body_kek_seed == KEK_SEED
+    assert "UNSAFE: opening" in caplog.text
+
+
+def test_a_cost_at_the_floor_opens_without_a_warning(sealed_file, caplog):
+    with caplog.at_level(logging.WARNING, logger="accord.crypto.keystore"):
+        decrypt_key_file(sealed_file, "correct horse")
+    assert caplog.text == ""
+
+
+def test_a_header_downgraded_below_the_floor_does_not_open(sealed_file):
+    document = json.loads(sealed_file)
+    document["kdf"]["n"] = 2**4
+    downgraded = json.dumps(document).encode()
+    with pytest.raises(ValidationError, match="below the floor"):
+        decrypt_key_file(downgraded, "correct horse")
+    with pytest.raises(IntegrityError):  # the header is authenticated
+        decrypt_key_file(downgraded, "correct horse", unsafe_fast_kdf=True)
+
+
+def test_changing_the_format_breaks_the_seal(sealed_file):
+    document = json.loads(sealed_file)
+    document["format"] = "accord.node-keys/1"  # read the payload as the old layout
+    with pytest.raises(IntegrityError):
+        decrypt_key_file(json.dumps(document).encode(), "correct horse")
 
 
 def test_save_and_load_a_key_file(tmp_path, ring):
@@ -100,6 +192,10 @@ def test_save_and_load_a_key_file(tmp_path, ring):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir()] == [KEY_FILE_NAME]
     assert load_keyring(path, "pw").current == ring.current
+    written = save_key_file(path, KeyFile(ring=ring, body_kek_seed=KEK_SEED, params=FAST), "pw")
+    assert path.read_bytes() == written
+    assert load_key_file(path, "pw").body_kek_seed == KEK_SEED
+    assert [p.name for p in path.parent.iterdir()] == [KEY_FILE_NAME]
 
 
 def test_loading_a_missing_key_file_says_what_to_do(tmp_path):
