@@ -5,8 +5,10 @@ and as its *last* statement: the store holds the log's head from the append unti
 commit, so appending last keeps that lock short, and an entry is kept exactly when the
 work it records is. :class:`AuditLog` signs checkpoints (signed tree heads) with the
 node's Ed25519 and ML-DSA-65 keys, verifies the whole log (stored bytes, stored leaf
-hashes and every checkpoint's signature and root) and exports proof bundles.
-:func:`verify_bundle` checks a bundle offline with only the node's public descriptor.
+hashes, and every checkpoint's root and its signature by the keys the node had when it
+signed, so checkpoints from before a key rotation still verify) and exports proof
+bundles. :func:`verify_bundle` checks a bundle offline with only the node's public
+descriptor.
 The clock is read here (``utc_now``) or passed in; passphrases are passed in.
 """
 
@@ -35,6 +37,8 @@ from accord.storage.values import Signed
 __all__ = ["AuditLog", "VerifyReport", "append", "append_many", "entry", "iso", "verify_bundle", "verify_proof_file"]
 
 _CHECKPOINT_HINT = "run `accord audit checkpoint` first"
+_SECOND = dt.timedelta(seconds=1)
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def iso(at: dt.datetime) -> str:
@@ -108,6 +112,33 @@ def _signature_check(public: NodePublicKeys) -> SignatureCheck:
     return check
 
 
+def _never(_message: bytes, _signature: bytes) -> bool:
+    return False
+
+
+def _signature_check_at(identity: NodeIdentity, at: str) -> SignatureCheck:
+    """Checks a signature the node made at ``at``, with the keys it had then (ADR 0006).
+
+    Keys rotate: each generation in the node's key history verifies only what is stamped
+    inside its validity window. Checkpoints are stamped to the second and a rotation to
+    the microsecond, so a stamp without a fraction stands for that whole second, and
+    either generation of the second a rotation happened in may have signed.
+    """
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError:
+        return _never
+    if when.utcoffset() is None:
+        return _never
+    end = when + (_SECOND if when.microsecond == 0 else _MICROSECOND)
+    checks = [_signature_check(g.public) for g in identity.generations_during(when, end)]
+
+    def check(message: bytes, signature: bytes) -> bool:
+        return any(c(message, signature) for c in checks)
+
+    return check
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifyReport:
     """What ``verify`` checked: the entries, and the checkpoints with their sizes."""
@@ -175,9 +206,9 @@ class AuditLog(NodeService):
 
     @staticmethod
     def _check_signatures(identity: NodeIdentity, checkpoints: Sequence[Signed[Checkpoint]]) -> None:
-        check = _signature_check(identity.public)
         for signed in checkpoints:
             checkpoint = signed.value
+            check = _signature_check_at(identity, checkpoint.at)
             if checkpoint.origin != identity.party or not check(checkpoint.signed_bytes(), signed.signature):
                 msg = f"the audit checkpoint of {checkpoint.size} entries does not verify with this node's keys"
                 raise IntegrityError(msg, hint="the checkpoint or the node's identity was changed")
@@ -220,7 +251,8 @@ def verify_bundle(bundle_json: str | bytes, node_public: Mapping[str, object]) -
     """Check a proof bundle offline with only the node's public descriptor; return its entry.
 
     ``node_public`` is the node's ``node.json`` (its party must be the checkpoint's
-    origin) or a bare public-keys descriptor.
+    origin; its key history verifies checkpoints signed before a key rotation) or a bare
+    public-keys descriptor (current keys only).
 
     Raises:
         ValidationError: the bundle or the descriptor is malformed.
@@ -234,10 +266,11 @@ def verify_bundle(bundle_json: str | bytes, node_public: Mapping[str, object]) -
     bundle = ProofBundle.from_dict(data)
     if "public_keys" in node_public:
         identity = NodeIdentity.from_dict(dict(node_public))
-        public, party = identity.public, identity.party
+        party = identity.party
+        check = _signature_check_at(identity, bundle.checkpoint.at)
     else:
-        public, party = NodePublicKeys.from_dict(node_public), bundle.checkpoint.origin
-    check = _signature_check(public)
+        party = bundle.checkpoint.origin
+        check = _signature_check(NodePublicKeys.from_dict(node_public))
     entry = verify_proof_bundle(bundle, check)
     if bundle.checkpoint.origin != party:
         msg = "the proof does not verify"

@@ -1,36 +1,62 @@
-"""The node's identity: its party, its key ring encrypted at rest, and its public descriptor.
+"""The node's identity: its party, its key file encrypted at rest, its public descriptor, rotation.
 
-``create_identity`` generates the node's keys, saves the key ring under the node's home
-encrypted with the passphrase (``accord.crypto.keystore``), keeps a random body-KEK seed
-beside it, and writes ``node.json``: the party, when the identity was made and the
-public descriptor, which is all a peer or an auditor needs. ``read_identity`` reads that
-public file without the passphrase; ``unlock`` opens the private keys with it. An
-existing identity is never overwritten. The caller passes the time (``at``); nothing
-here reads the clock or the environment.
+``create_identity`` generates the node's keys and a random body-KEK seed, seals both in
+the key file under the node's home with the passphrase (``accord.crypto.keystore``),
+and writes ``node.json``: the party, when the identity was made, the current public
+descriptor, and the key history (each generation of public keys with the window it was
+valid for), which is all a peer or an auditor needs to check the node's signatures, old
+ones included. ``read_identity`` reads that public file without the passphrase;
+``unlock`` opens the private keys and the KEK with it; ``rotate_keys`` makes new signing
+and KEM keys current, keeping the retired public keys (``node.json``, key file) and the
+retired KEM private keys (key file) and leaving the body KEK as it was.
+
+Files: the key file is the source of truth and is always written first; ``node.json``
+is derived from it. A rotation that fails between the two writes puts the old key file
+back; one killed between them is completed by the next ``unlock``. Homes made before
+ADR 0006 kept the KEK seed in ``node-kek.json``, wrapped under a key derived from the
+ML-DSA seed (which a rotation retires); ``unlock`` and ``rotate_keys`` move it into the
+key file and delete the old file only once the new key file is on disk. Whoever writes
+the key files holds a lock file in the home. An existing identity is never overwritten.
+Callers pass the time (``at``) and the passphrase; nothing here reads the environment.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
+import fcntl
 import json
+import logging
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
 from accord.crypto import KeyRing, NodeKeys, NodePublicKeys
-from accord.crypto.keystore import KEY_FILE_NAME, PASSPHRASE_VARIABLE, ScryptParams, load_keyring, save_keyring
-from accord.crypto.stream import KeyEncryptionKey, WrappedKey, derive_kek, unwrap_key, wrap_key
+from accord.crypto.keys import KemPrivateKey, KeyGeneration, check_key_history, generations_during
+from accord.crypto.keystore import (
+    KEY_FILE_NAME,
+    PASSPHRASE_VARIABLE,
+    UNSAFE_FAST_SCRYPT,
+    KeyFile,
+    ScryptParams,
+    decrypt_key_file,
+    save_key_file,
+)
+from accord.crypto.stream import KeyEncryptionKey, WrappedKey, derive_kek, unwrap_key
 from accord.domain.world import World
-from accord.errors import Error, ValidationError
+from accord.errors import Error, StorageError, ValidationError
 
 __all__ = [
     "KEK_FILE_NAME",
+    "LOCK_FILE_NAME",
     "NODE_FILE_NAME",
+    "KeyRotation",
     "NodeIdentity",
     "UnlockedNode",
     "check_new_identity",
@@ -39,6 +65,8 @@ __all__ = [
     "new_identity",
     "read_identity",
     "read_identity_file",
+    "rotate_keys",
+    "rotate_keys_now",
     "unlock",
     "utc_now",
     "write_atomically",
@@ -47,22 +75,55 @@ __all__ = [
 NODE_FILE_NAME: Final = "node.json"
 """The node's public identity file under its home."""
 KEK_FILE_NAME: Final = "node-kek.json"
-"""The body KEK seed, wrapped under a key derived from the node's private keys."""
+"""Legacy (before ADR 0006): the body KEK seed, wrapped under a key derived from the ML-DSA seed."""
+LOCK_FILE_NAME: Final = ".node-keys.lock"
+"""Held (``flock``) by whoever writes the key file or ``node.json``."""
 
 _NODE_FORMAT: Final = "accord.node/1"
 _KEK_FORMAT: Final = "accord.node-kek/1"
 _KEK_CONTEXT: Final = b"accord.node-kek-seed/1"
 _PARTY: Final = re.compile(r"[A-Z][A-Z0-9]{1,15}")
 _NO_IDENTITY_HINT: Final = "give the node an identity with `accord init --party CODE`"
+_RESTORE_HINT: Final = "restore the key file and node.json from the same backup"
+
+_log = logging.getLogger(__name__)
+
+
+def _time(value: str, what: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as e:
+        msg = f"{what}: {value!r} is not an ISO 8601 time"
+        raise ValidationError(msg) from e
+    if parsed.utcoffset() is None:
+        msg = f"{what}: {value!r} has no UTC offset"
+        raise ValidationError(msg)
+    return parsed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeIdentity:
-    """What ``node.json`` holds: the node's party, when its keys were made, its public keys."""
+    """What ``node.json`` holds: the node's party, when its keys were made, its public keys.
+
+    ``history`` lists every generation of the node's public keys, oldest first, each
+    with its validity window; the last is ``public`` (open-ended). It defaults to one
+    generation from ``created_at``, which is what a node file from before rotation means.
+    """
 
     party: str
     created_at: str  # ISO 8601 with a UTC offset
     public: NodePublicKeys
+    history: tuple[KeyGeneration, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Fill in the one-generation history, or check the given one ends with ``public``."""
+        history = tuple(self.history) or (
+            KeyGeneration(public=self.public, valid_from=_time(self.created_at, "created_at")),
+        )
+        if history[-1].public != self.public:
+            msg = "the key history must end with the current public keys"
+            raise ValidationError(msg)
+        object.__setattr__(self, "history", check_key_history(history))
 
     def to_dict(self) -> dict[str, object]:
         """JSON form (``node.json``)."""
@@ -72,11 +133,15 @@ class NodeIdentity:
             "created_at": self.created_at,
             "public_keys": self.public.to_dict(),
             "fingerprint": self.public.fingerprint,
+            "key_history": [g.to_dict() for g in self.history],
         }
 
     @classmethod
     def from_dict(cls, data: object) -> NodeIdentity:
-        """Read the JSON form; the stated fingerprint must match the keys."""
+        """Read the JSON form; the stated fingerprint must match the keys.
+
+        ``key_history`` is optional (node files from before rotation have none).
+        """
         if not isinstance(data, dict) or data.get("format") != _NODE_FORMAT:
             msg = f"not an Accord node file (expected format {_NODE_FORMAT!r})"
             raise ValidationError(msg)
@@ -88,13 +153,45 @@ class NodeIdentity:
         if data.get("fingerprint") != public.fingerprint:
             msg = "node file: the fingerprint does not match the public keys"
             raise ValidationError(msg)
-        return cls(party=party, created_at=created_at, public=public)
+        if "key_history" not in data:
+            return cls(party=party, created_at=created_at, public=public)
+        history = data["key_history"]
+        if not isinstance(history, list):
+            msg = "node file: 'key_history' must be a list"
+            raise ValidationError(msg)
+        generations = check_key_history(KeyGeneration.from_dict(g) for g in history)
+        return cls(party=party, created_at=created_at, public=public, history=generations)
+
+    @property
+    def retired(self) -> tuple[KeyGeneration, ...]:
+        """The retired generations, oldest first."""
+        return self.history[:-1]
+
+    def generations_during(self, start: dt.datetime, end: dt.datetime) -> tuple[KeyGeneration, ...]:
+        """The generations valid at some time in ``[start, end)``, newest first."""
+        return generations_during(self.history, start, end)
 
     def key_rows(self) -> list[dict[str, str]]:
-        """Each public key's role, algorithm and key id (its fingerprint)."""
-        roles = [("signing", self.public.signing), ("pq_signing", self.public.pq_signing)]
-        roles += [("kem", k) for k in self.public.kem]
-        return [{"role": r, "algorithm": k.algorithm.value, "key_id": k.key_id} for r, k in roles]
+        """Each current public key's role, algorithm and key id (its fingerprint)."""
+        return _key_rows(self.public)
+
+    def history_rows(self) -> list[dict[str, object]]:
+        """Each generation: its window, descriptor fingerprint and key rows (JSON-able)."""
+        return [
+            {
+                "valid_from": g.valid_from.isoformat(),
+                "valid_until": None if g.valid_until is None else g.valid_until.isoformat(),
+                "fingerprint": g.public.fingerprint,
+                "keys": _key_rows(g.public),
+            }
+            for g in self.history
+        ]
+
+
+def _key_rows(public: NodePublicKeys) -> list[dict[str, str]]:
+    roles = [("signing", public.signing), ("pq_signing", public.pq_signing)]
+    roles += [("kem", k) for k in public.kem]
+    return [{"role": r, "algorithm": k.algorithm.value, "key_id": k.key_id} for r, k in roles]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,8 +204,23 @@ class UnlockedNode:
 
     @property
     def keys(self) -> NodeKeys:
-        """The current private keys."""
+        """The current private keys (the only ones that sign)."""
         return self.ring.current
+
+    def kem_private_keys(self) -> tuple[KemPrivateKey, ...]:
+        """Every KEM private key, current first then retired: pass these to ``open_sealed``.
+
+        Envelopes sealed to the node's keys before a rotation open only with the retired ones.
+        """
+        return self.ring.kem_private_keys()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyRotation:
+    """What a rotation did: the identity after it, and the generation it retired."""
+
+    identity: NodeIdentity
+    retired: KeyGeneration
 
 
 def _check_party(party: str) -> str:
@@ -125,12 +237,6 @@ def _passphrase(passphrase: str | None) -> str:
     return passphrase
 
 
-def _wrapping_kek(keys: NodeKeys) -> KeyEncryptionKey:
-    # The KEK seed file is sealed under a key derived from the ML-DSA seed, so it opens
-    # only with the key file. A key rotation must re-wrap it (not implemented yet).
-    return derive_kek(keys.pq_signing_seed)
-
-
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file, fsync and rename (owner-only)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -144,6 +250,42 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _node_file_bytes(identity: NodeIdentity) -> bytes:
+    return json.dumps(identity.to_dict(), indent=2).encode() + b"\n"
+
+
+def _write_node_file(home: Path, identity: NodeIdentity) -> None:
+    write_atomically(home / NODE_FILE_NAME, _node_file_bytes(identity))
+
+
+def _write_key_file(home: Path, contents: KeyFile, passphrase: str, *, unsafe_fast_kdf: bool) -> None:
+    """Write the key file and check the bytes on disk are the ones sealed (no KDF needed)."""
+    path = home / KEY_FILE_NAME
+    data = save_key_file(path, contents, passphrase, unsafe_fast_kdf=unsafe_fast_kdf)
+    if path.read_bytes() != data:
+        msg = f"{path} does not hold what was just written to it"
+        raise OSError(msg)
+
+
+@contextlib.contextmanager
+def _key_lock(home: Path) -> Iterator[bool]:
+    """Hold the home's lock file (one writer of the key file and ``node.json`` at a time).
+
+    Yields ``False`` without a lock when the home cannot be written (read-only).
+    """
+    try:
+        fd = os.open(home / LOCK_FILE_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        _log.warning("cannot lock %s (%s): the node's files are left as they are", home, e)
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def identity_exists(home: Path) -> bool:
@@ -169,36 +311,37 @@ def check_new_identity(
     return party, secret
 
 
-def create_identity(
+def create_identity(  # noqa: PLR0913 - keyword-only settings of a new identity
     *,
     home: Path,
     party: str,
     passphrase: str | None,
     at: dt.datetime,
     scrypt: ScryptParams | None = None,
+    unsafe_fast_kdf: bool = False,
 ) -> NodeIdentity:
-    """Generate the node's keys and write its key file, KEK file and ``node.json``.
+    """Generate the node's keys and body-KEK seed; write its key file and ``node.json``.
 
-    Nothing is written when the party or passphrase is missing or bad, or an identity
-    exists already. ``scrypt`` lowers the key file's cost (tests only).
+    Nothing is written when the party or passphrase is missing or bad, an identity
+    exists already, or ``scrypt`` is below the floor without ``unsafe_fast_kdf``.
+    ``unsafe_fast_kdf`` (tests only, logs a warning) defaults ``scrypt`` to a cost far
+    below the floor; such a key file opens only with the same switch.
 
     Raises:
-        ValidationError: bad party, no passphrase, or an identity exists already.
+        ValidationError: bad party, no passphrase, a cost below the floor, or an
+            identity exists already.
     """
     party, secret = check_new_identity(home=home, party=party, passphrase=passphrase)
+    params = scrypt or (UNSAFE_FAST_SCRYPT if unsafe_fast_kdf else ScryptParams())
     keys = NodeKeys.generate()
     ring = KeyRing.create(keys, at=at)
-    identity = NodeIdentity(party=party, created_at=at.isoformat(), public=keys.public)
-    kek_seed = KeyEncryptionKey.generate().secret
-    wrapped = wrap_key(kek_seed, _wrapping_kek(keys), context=_KEK_CONTEXT)
-    kek_doc = {"format": _KEK_FORMAT, "wrapped": base64.b64encode(wrapped.to_bytes()).decode("ascii")}
+    identity = NodeIdentity(party=party, created_at=at.isoformat(), public=keys.public, history=ring.generations)
+    contents = KeyFile(ring=ring, body_kek_seed=KeyEncryptionKey.generate().secret, params=params)
     written: list[Path] = []
     try:
-        save_keyring(home / KEY_FILE_NAME, ring, secret, params=scrypt)
+        _write_key_file(home, contents, secret, unsafe_fast_kdf=unsafe_fast_kdf)
         written.append(home / KEY_FILE_NAME)
-        write_atomically(home / KEK_FILE_NAME, json.dumps(kek_doc).encode())
-        written.append(home / KEK_FILE_NAME)
-        write_atomically(home / NODE_FILE_NAME, json.dumps(identity.to_dict(), indent=2).encode() + b"\n")
+        _write_node_file(home, identity)
     except OSError as e:
         for path in written:
             path.unlink(missing_ok=True)
@@ -212,9 +355,9 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def new_identity(*, home: Path, party: str, passphrase: str | None) -> NodeIdentity:
+def new_identity(*, home: Path, party: str, passphrase: str | None, unsafe_fast_kdf: bool = False) -> NodeIdentity:
     """:func:`create_identity` now: what ``accord init --party`` does."""
-    return create_identity(home=home, party=party, passphrase=passphrase, at=utc_now())
+    return create_identity(home=home, party=party, passphrase=passphrase, at=utc_now(), unsafe_fast_kdf=unsafe_fast_kdf)
 
 
 def read_identity(home: Path) -> NodeIdentity:
@@ -243,24 +386,198 @@ def read_identity_file(path: Path) -> NodeIdentity:
         raise ValidationError(msg) from e
 
 
-def unlock(home: Path, passphrase: str | None) -> UnlockedNode:
-    """Open the node's private keys and body KEK with the passphrase.
+def _key_file_bytes(home: Path) -> bytes:
+    path = home / KEY_FILE_NAME
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        msg = f"no key file at {path}"
+        raise ValidationError(msg, hint=_RESTORE_HINT) from None
+    except OSError as e:
+        msg = f"cannot read the key file {path}: {e.strerror}"
+        raise ValidationError(msg) from e
 
-    Raises:
-        ValidationError: no identity or no passphrase.
-        IntegrityError: wrong passphrase, or the key or KEK file was changed.
+
+def _read_key_file(home: Path, passphrase: str, *, unsafe_fast_kdf: bool) -> tuple[bytes, KeyFile]:
+    data = _key_file_bytes(home)
+    where = str(home / KEY_FILE_NAME)
+    return data, decrypt_key_file(data, passphrase, where=where, unsafe_fast_kdf=unsafe_fast_kdf)
+
+
+def _settled(identity: NodeIdentity, contents: KeyFile) -> bool:
+    """Whether ``node.json`` matches the key file and the KEK seed is in the key file."""
+    return contents.body_kek_seed is not None and contents.ring.generations == identity.history
+
+
+def _reconciled(home: Path, identity: NodeIdentity, ring: KeyRing, *, write: bool) -> NodeIdentity:
+    """``node.json``'s identity matching the key file; a node file behind it is brought forward.
+
+    The key file is written first, so a rotation killed between its two writes leaves
+    the key file ahead: its history holds ``node.json``'s current keys as retired ones.
     """
-    identity = read_identity(home)
-    ring = load_keyring(home / KEY_FILE_NAME, _passphrase(passphrase))
-    if ring.current.public != identity.public:
+    if ring.generations == identity.history:
+        return identity
+    if all(g.public != identity.public for g in ring.generations):
         msg = f"the key file in {home} does not belong to {NODE_FILE_NAME} (different public keys)"
-        raise ValidationError(msg, hint="restore both files from the same backup")
+        raise ValidationError(msg, hint=_RESTORE_HINT)
+    forward = replace(identity, public=ring.current.public, history=ring.generations)
+    if write:
+        try:
+            _write_node_file(home, forward)
+        except OSError as e:
+            _log.warning("could not bring %s up to date with the key file: %s", home / NODE_FILE_NAME, e)
+    return forward
+
+
+def _legacy_kek_seed(home: Path, ring: KeyRing) -> bytes:
+    """The KEK seed from a home made before ADR 0006 (``node-kek.json``)."""
     path = home / KEK_FILE_NAME
+    hint = "restore the key file and node-kek.json from the same backup"
     try:
         doc = json.loads(path.read_bytes())
         wrapped = WrappedKey.from_bytes(base64.b64decode(doc["wrapped"], validate=True))
     except (OSError, ValueError, KeyError, TypeError, binascii.Error) as e:
-        msg = f"cannot read the node's KEK file {path}: {e}"
-        raise ValidationError(msg, hint="restore it from a backup made with the key file") from e
-    seed = unwrap_key(wrapped, _wrapping_kek(ring.current), context=_KEK_CONTEXT)
-    return UnlockedNode(identity=identity, ring=ring, kek=derive_kek(seed))
+        msg = f"the key file holds no body KEK seed and the node's KEK file {path} cannot be read: {e}"
+        raise ValidationError(msg, hint=hint) from e
+    if doc.get("format") != _KEK_FORMAT:
+        msg = f"{path} is not an Accord KEK file (format {doc.get('format')!r}, expected {_KEK_FORMAT!r})"
+        raise ValidationError(msg, hint=hint)
+    # Wrapped under a key derived from the ML-DSA seed it was made with: the current one,
+    # since homes of that layout were never rotated (a rotation moves the seed first).
+    return unwrap_key(wrapped, derive_kek(ring.current.pq_signing_seed), context=_KEK_CONTEXT)
+
+
+def _remove_legacy_kek_file(home: Path) -> None:
+    """Delete ``node-kek.json``; only once the key file on disk holds the seed."""
+    try:
+        (home / KEK_FILE_NAME).unlink(missing_ok=True)
+    except OSError as e:
+        _log.warning("could not remove the old KEK file %s: %s", home / KEK_FILE_NAME, e)
+
+
+def _migrated(home: Path, contents: KeyFile, passphrase: str, *, write: bool, unsafe_fast_kdf: bool) -> KeyFile:
+    """The key file with the KEK seed in it, moved there from ``node-kek.json`` if needed."""
+    if contents.body_kek_seed is not None:
+        return contents
+    migrated = replace(contents, body_kek_seed=_legacy_kek_seed(home, contents.ring))
+    if not write:
+        return migrated
+    try:
+        _write_key_file(home, migrated, passphrase, unsafe_fast_kdf=unsafe_fast_kdf)
+    except OSError as e:
+        # The seed is still safe in node-kek.json; the next unlock tries again.
+        _log.warning("could not move the body KEK seed into the key file in %s: %s", home, e)
+        return migrated
+    _remove_legacy_kek_file(home)
+    return migrated
+
+
+def _unlocked(identity: NodeIdentity, contents: KeyFile) -> UnlockedNode:
+    if contents.body_kek_seed is None:  # pragma: no cover - callers migrate first
+        msg = "the key file holds no body KEK seed"
+        raise ValidationError(msg, hint=_RESTORE_HINT)
+    return UnlockedNode(identity=identity, ring=contents.ring, kek=derive_kek(contents.body_kek_seed))
+
+
+def unlock(home: Path, passphrase: str | None, *, unsafe_fast_kdf: bool = False) -> UnlockedNode:
+    """Open the node's private keys and body KEK with the passphrase.
+
+    Also finishes what an interruption left: a rotation killed between its two writes
+    (``node.json`` is brought forward), a home from before ADR 0006 (the KEK seed moves
+    into the key file). ``unsafe_fast_kdf`` (tests only) lets a key file below the
+    scrypt floor open.
+
+    Raises:
+        ValidationError: no identity or no passphrase, a key file that does not belong
+            to ``node.json``, or a key file below the scrypt floor.
+        IntegrityError: wrong passphrase, or the key or KEK file was changed.
+    """
+    secret = _passphrase(passphrase)
+    identity = read_identity(home)
+    data, contents = _read_key_file(home, secret, unsafe_fast_kdf=unsafe_fast_kdf)
+    if _settled(identity, contents):
+        if (home / KEK_FILE_NAME).exists():  # left by a migration cut short
+            _remove_legacy_kek_file(home)
+        return _unlocked(identity, contents)
+    with _key_lock(home) as locked:
+        if locked:  # read again under the lock: another process may have done the work
+            identity = read_identity(home)
+            if _key_file_bytes(home) != data:
+                data, contents = _read_key_file(home, secret, unsafe_fast_kdf=unsafe_fast_kdf)
+        identity = _reconciled(home, identity, contents.ring, write=locked)
+        contents = _migrated(home, contents, secret, write=locked, unsafe_fast_kdf=unsafe_fast_kdf)
+    return _unlocked(identity, contents)
+
+
+def rotate_keys(home: Path, passphrase: str | None, *, at: dt.datetime, unsafe_fast_kdf: bool = False) -> KeyRotation:
+    """Retire the node's keys at ``at`` and make fresh signing and KEM keys current.
+
+    The retired public keys stay in ``node.json`` and the key file with their validity
+    window, so what they signed still verifies; the retired KEM private keys stay in
+    the key file, so what was sealed to them still opens; the body KEK does not change.
+    The key file is written first (with the KEK seed, for a home from before ADR 0006),
+    then ``node.json``; if that second write fails the old key file is put back.
+
+    Raises:
+        ValidationError: no identity or passphrase, ``at`` not after the current keys'
+            start, or a key file below the scrypt floor.
+        IntegrityError: wrong passphrase.
+        StorageError: the home cannot be locked or written (the old identity stays).
+    """
+    secret = _passphrase(passphrase)
+    read_identity(home)  # a clear error when there is no identity
+    with _key_lock(home) as locked:
+        if not locked:
+            msg = f"cannot rotate the keys of the node at {home}: its home cannot be written"
+            raise StorageError(msg, hint="run it as the user that owns ACCORD_HOME")
+        identity = read_identity(home)
+        before, contents = _read_key_file(home, secret, unsafe_fast_kdf=unsafe_fast_kdf)
+        identity = _reconciled(home, identity, contents.ring, write=True)
+        seed = contents.body_kek_seed or _legacy_kek_seed(home, contents.ring)
+        ring = contents.ring.rotate(at=at)
+        rotated = KeyFile(ring=ring, body_kek_seed=seed, params=contents.params)
+        after = replace(identity, public=ring.current.public, history=ring.generations)
+        _commit_rotation(home, rotated, after, before, secret, unsafe_fast_kdf=unsafe_fast_kdf)
+        _remove_legacy_kek_file(home)
+    return KeyRotation(identity=after, retired=ring.generations[-2])
+
+
+def _commit_rotation(  # noqa: PLR0913 - the two files and what to put back
+    home: Path,
+    rotated: KeyFile,
+    identity: NodeIdentity,
+    before: bytes,
+    passphrase: str,
+    *,
+    unsafe_fast_kdf: bool,
+) -> None:
+    """Write the rotated key file, then ``node.json``; put the old key file back if that fails."""
+    try:
+        _write_key_file(home, rotated, passphrase, unsafe_fast_kdf=unsafe_fast_kdf)
+    except OSError as e:
+        # An atomic write leaves the old file whole; a mismatch found after it is put back.
+        with contextlib.suppress(OSError):
+            write_atomically(home / KEY_FILE_NAME, before)
+        msg = f"cannot write the key file under {home}: {e.strerror or e}; the keys were not rotated"
+        raise StorageError(msg) from e
+    try:
+        _write_node_file(home, identity)
+    except BaseException as e:
+        try:
+            write_atomically(home / KEY_FILE_NAME, before)
+        except OSError:
+            # The new key file stays; the next unlock brings node.json forward to it.
+            _log.warning("could not put the old key file back in %s; the next unlock completes the rotation", home)
+        if isinstance(e, OSError):
+            msg = f"cannot write {NODE_FILE_NAME} under {home}: {e.strerror or e}; the keys were not rotated"
+            raise StorageError(msg) from e
+        raise
+
+
+def rotate_keys_now(home: Path, passphrase: str | None, *, unsafe_fast_kdf: bool = False) -> KeyRotation:
+    """:func:`rotate_keys` now: what ``accord node rotate-keys`` does.
+
+    The rotation time keeps its microseconds, so it falls after an identity made in the
+    same second; verifiers allow for checkpoints stamped to the second.
+    """
+    return rotate_keys(home, passphrase, at=dt.datetime.now(dt.UTC), unsafe_fast_kdf=unsafe_fast_kdf)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
+from accord.crypto.keys import NodeKeys
 from accord.crypto.keystore import KEY_FILE_NAME, ScryptParams
 from accord.errors import IntegrityError, ValidationError
 from accord.services import node
 
 AT = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 FAST = ScryptParams(n=2**14)
+OTHER = NodeKeys.generate()
 
 
 def make(home, party="KOR", passphrase="pw"):  # noqa: S107 - a test passphrase
@@ -66,3 +69,35 @@ def test_a_changed_node_file_is_refused(tmp_path):
     )
     with pytest.raises(ValidationError, match="fingerprint"):
         node.read_identity(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda d: d.update(key_history="x"), "'key_history' must be a list"),
+        (lambda d: d.update(key_history=[]), "at least one generation"),
+        (lambda d: d["key_history"][0].update(valid_until="2027-01-01T00:00:00+00:00"), "open-ended"),
+        (lambda d: d["key_history"][0].update(public=OTHER.public.to_dict()), "end with the current public keys"),
+    ],
+    ids=["not-a-list", "empty", "closed", "other-keys"],
+)
+def test_a_node_file_with_a_bad_key_history_is_refused(tmp_path, change, match):
+    make(tmp_path)
+    path = tmp_path / node.NODE_FILE_NAME
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+    with pytest.raises(ValidationError, match=match):
+        node.read_identity(tmp_path)
+
+
+def test_a_node_file_from_before_rotation_has_one_generation(tmp_path):
+    made = make(tmp_path)
+    path = tmp_path / node.NODE_FILE_NAME
+    document = json.loads(path.read_text())
+    del document["key_history"]
+    path.write_text(json.dumps(document))
+    identity = node.read_identity(tmp_path)
+    assert identity == made
+    assert [(g.valid_from, g.valid_until) for g in identity.history] == [(AT, None)]
+    assert node.unlock(tmp_path, "pw").identity == made
