@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     overrides the default SQLite file there with any SQLAlchemy URL (PostgreSQL for
     scale); ``ACCORD_WORLD`` points at a world directory to use instead of the node's
     registry; ``ACCORD_KEY_PASSPHRASE`` unlocks the node's private keys at rest.
+
+    ``ACCORD_UNSAFE_FAST_KDF=1`` is UNSAFE and for tests only: key files are written
+    with a scrypt cost far below the floor (``accord.crypto.keystore.SCRYPT_FLOOR``), so
+    a stolen key file gives up its passphrase almost at once, and such files may be
+    opened. It is off unless set; commands that honour it print a warning.
     """
 
     model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
@@ -29,6 +34,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     world: Path | None = None
     key_passphrase: SecretStr | None = None  # unlocks the node's key file (accord.crypto.keystore)
+    unsafe_fast_kdf: bool = False  # UNSAFE, tests only: see the class docstring
 
     @property
     def resolved_database_url(self) -> str:

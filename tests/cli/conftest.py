@@ -40,6 +40,16 @@ def env(home):
 
 
 @pytest.fixture
+def unsafe_fast_kdf(env):
+    """``ACCORD_UNSAFE_FAST_KDF=1`` for every command: key files with a test-only scrypt cost.
+
+    Only for tests whose commands all honour the switch (``init``, ``node rotate-keys``):
+    a key file made with it does not open in a command that does not pass it on.
+    """
+    env["ACCORD_UNSAFE_FAST_KDF"] = "1"
+
+
+@pytest.fixture
 def accord(env):
     """``accord(*args)`` runs the installed console script (``python -m accord`` if absent)."""
     command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "accord"]

@@ -1,9 +1,12 @@
-"""``accord init`` and ``accord node show``: the node's home, database and identity.
+"""``accord init``, ``accord node show`` and ``accord node rotate-keys``: the node's home and identity.
 
 The home is ``$ACCORD_HOME`` (default ``~/.accord``) and the database a SQLite file
 there unless ``$ACCORD_DATABASE_URL`` names another. ``accord init`` alone sets up the
 home and database (safe to repeat); ``--party CODE`` also gives the node its identity:
 keys encrypted under ``$ACCORD_KEY_PASSPHRASE`` and a public ``node.json``.
+``rotate-keys`` replaces the signing and KEM keys, keeping the retired ones for old
+signatures and envelopes. ``$ACCORD_UNSAFE_FAST_KDF=1`` (tests only) makes key files
+with a scrypt cost below the floor, and says so on stderr.
 """
 
 from __future__ import annotations
@@ -14,10 +17,18 @@ import typer
 from rich.text import Text
 
 from accord.cli.commands._shared import JsonOption, new_table, open_cli_world, print_json, settings, stdout
-from accord.services.node import NODE_FILE_NAME, check_new_identity, identity_exists, new_identity, read_identity
+from accord.config import Settings
+from accord.services.node import (
+    NODE_FILE_NAME,
+    check_new_identity,
+    identity_exists,
+    new_identity,
+    read_identity,
+    rotate_keys_now,
+)
 from accord.services.world import init_node, redact_url
 
-__all__ = ["app", "init", "show"]
+__all__ = ["app", "init", "rotate", "show"]
 
 app = typer.Typer(help="The node's identity.", no_args_is_help=True)
 
@@ -32,13 +43,28 @@ PartyOption = Annotated[
 ]
 
 
+def _unsafe_fast_kdf(current: Settings) -> bool:
+    """Whether the test-only fast-KDF switch is on; says so on stderr when it is."""
+    if current.unsafe_fast_kdf:
+        typer.echo(
+            "warning: ACCORD_UNSAFE_FAST_KDF is set: key files use a test-only scrypt cost far below "
+            "the floor; never use it for a real node",
+            err=True,
+        )
+    return current.unsafe_fast_kdf
+
+
+def _passphrase(current: Settings) -> str | None:
+    return current.key_passphrase.get_secret_value() if current.key_passphrase else None
+
+
 def init(party: PartyOption = None) -> None:
     """Initialise this node: its home directory and database (safe to repeat), and with --party its identity.
 
     Then `accord world load` stores the world the node decides with.
     """
     current = settings()
-    passphrase = current.key_passphrase.get_secret_value() if current.key_passphrase else None
+    passphrase = _passphrase(current)
     if party is not None:
         # Refuse bad input before touching anything: nothing is written.
         world = open_cli_world(None).world
@@ -49,7 +75,8 @@ def init(party: PartyOption = None) -> None:
     console.print(Text(f"Node initialised at {current.home}"), soft_wrap=True)
     console.print(Text(f"  database {redact_url(url)}"), soft_wrap=True)
     if party is not None:
-        identity = new_identity(home=current.home, party=party, passphrase=passphrase)
+        unsafe = _unsafe_fast_kdf(current)
+        identity = new_identity(home=current.home, party=party, passphrase=passphrase, unsafe_fast_kdf=unsafe)
         console.print(Text(f"  identity {identity.party}, fingerprint {identity.public.fingerprint}"), soft_wrap=True)
         console.print(Text(f"  public descriptor {current.home / NODE_FILE_NAME}"), soft_wrap=True)
     elif not identity_exists(current.home):
@@ -59,7 +86,7 @@ def init(party: PartyOption = None) -> None:
 
 @app.command("show")
 def show(json_output: JsonOption = False) -> None:
-    """Show the node's party and key fingerprints (no passphrase needed)."""
+    """Show the node's party, key fingerprints and key history (no passphrase needed)."""
     identity = read_identity(settings().home)
     if json_output:
         print_json(
@@ -68,6 +95,7 @@ def show(json_output: JsonOption = False) -> None:
                 "created_at": identity.created_at,
                 "fingerprint": identity.public.fingerprint,
                 "keys": identity.key_rows(),
+                "key_history": identity.history_rows(),
             }
         )
         return
@@ -78,3 +106,56 @@ def show(json_output: JsonOption = False) -> None:
     for row in identity.key_rows():
         table.add_row(row["role"], row["algorithm"], row["key_id"])
     console.print(table)
+    if identity.retired:
+        history = new_table("Key history (retired keys verify what they signed in their window)", _HISTORY_COLUMNS)
+        for generation in identity.history_rows():
+            until = generation["valid_until"]
+            history.add_row(
+                str(generation["valid_from"]),
+                "current" if until is None else str(until),
+                str(generation["fingerprint"]),
+            )
+        console.print(history)
+
+
+_HISTORY_COLUMNS = ("valid from", "valid until", "descriptor fingerprint")
+
+
+@app.command("rotate-keys")
+def rotate(json_output: JsonOption = False) -> None:
+    """Make new signing and KEM keys current (needs $ACCORD_KEY_PASSPHRASE).
+
+    The retired public keys stay in node.json with their validity window, so signatures
+    made before still verify; the retired KEM private keys stay in the key file, so
+    envelopes sealed to them still open; record bodies stay readable. Give peers the
+    new node.json afterwards.
+    """
+    current = settings()
+    unsafe = _unsafe_fast_kdf(current)
+    rotation = rotate_keys_now(current.home, _passphrase(current), unsafe_fast_kdf=unsafe)
+    identity, retired = rotation.identity, rotation.retired
+    rotated_at = identity.history[-1].valid_from.isoformat()
+    if json_output:
+        print_json(
+            {
+                "party": identity.party,
+                "rotated_at": rotated_at,
+                "fingerprint": identity.public.fingerprint,
+                "keys": identity.key_rows(),
+                "retired": identity.history_rows()[-2],
+                "generations": len(identity.history),
+            }
+        )
+        return
+    console = stdout()
+    console.print(Text(f"Keys of {identity.party} rotated at {rotated_at}"), soft_wrap=True)
+    console.print(Text(f"  new descriptor fingerprint {identity.public.fingerprint}"), soft_wrap=True)
+    console.print(
+        Text(f"  retired {retired.public.fingerprint} (valid {retired.valid_from.isoformat()} to {rotated_at})"),
+        soft_wrap=True,
+    )
+    console.print(
+        Text("  retired keys still verify old signatures and open old envelopes; record bodies are unchanged"),
+        soft_wrap=True,
+    )
+    console.print(Text(f"Next: give peers the new {current.home / NODE_FILE_NAME}"), soft_wrap=True)
