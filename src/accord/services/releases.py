@@ -366,7 +366,7 @@ class Releases(NodeService):
         try:
             signed = open_release(
                 message.sealed,
-                node.keys,
+                node.kem_private_keys(),
                 agreement_fingerprint=fingerprint,
                 peers=PinnedKeyVerifier([sender.public.signing]),
                 originator=PinnedKeyVerifier([signer.public.signing]),
@@ -467,7 +467,7 @@ class Releases(NodeService):
         # (AEAD, bound to this node's key and its own agreement fingerprint) guards the
         # stored bytes, and the bodies are checked against the signed digests again.
         fingerprint = world.agreement(message.agreement[0]).fingerprint
-        payload = open_sealed(message.sealed.envelope, node.keys, agreement_fingerprint=fingerprint)
+        payload = open_sealed(message.sealed.envelope, node.kem_private_keys(), agreement_fingerprint=fingerprint)
         signed = SignedContent.from_bytes(payload)
         content = dict(signed.content)
         content["_bodies"] = signed.bodies

@@ -351,3 +351,15 @@ def test_both_audit_logs_verify_after_a_release(kor, jpn, world):
         log = AuditLog(database=db_, home=home_)
         log.checkpoint(passphrase=PASSPHRASE, at=AT)
         assert log.verify().entries == len(entries(db_))
+
+
+def test_a_release_sealed_before_the_recipient_rotated_its_keys_still_opens(kor, jpn, world):
+    _, outcome = release_direct(kor, jpn, world)  # sealed to JPN's first KEM key
+    home, db, _ = jpn
+    node.rotate_keys(home, PASSPHRASE, at=AT + dt.timedelta(days=1))
+    rotated = node.unlock(home, PASSPHRASE)
+    assert rotated.identity.public != jpn[2].identity.public
+    service = Releases(database=db, home=home)
+    received = service.receive(outcome.message.to_bytes(), world=world, node=rotated, sender=kor[2].identity, at=AT)
+    opened = service.read(received.release.id, person=person(), world=world, node=rotated, at=AT)
+    assert opened.texts == {"1": "launch at 05:10 from Sohae"}
