@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from accord.canonical import sha256_hex
 from accord.domain.agreement import Agreement, AgreementKind
@@ -139,7 +139,7 @@ class World:
         function of the world: the world never changes, so its value never goes stale.
         """
         try:
-            return cast("_T", self._derived[build])
+            return self._derived[build]  # type: ignore[return-value] # built by build(self): a _T
         except KeyError:
             value = build(self)
             self._derived[build] = value

@@ -2,29 +2,55 @@
 
 ``decide`` asks the same questions of the same agreements over and over: which status
 holds on a date and the line that explains it, the clause each rule cites, whether a
-level has an equivalent for a party and the text that says so. A :class:`Tables` holds
-the answers that depend only on the world (never on a record, a date or a request),
-built on first use per agreement or per pair of parties and kept with the world
-(``World.derived``). It costs nothing a decision would not compute anyway, and its size
-is bounded by the registry's, not by the number of decisions.
+level has an equivalent for a party and the text that says so. :class:`Tables` holds the
+answers that depend only on the world (never on a record, a date or a request), built on
+first use per pair of parties and kept with the world (``World.derived``). Building them
+costs what the first decision between the two parties would compute anyway, and their
+size is bounded by the registry's, not by the number of decisions.
 
-Every string here is the text the rules of :mod:`accord.policy.engine` print; the
-engine joins them with the request's parts (portion, date) and nothing else.
+Every string here is text the rules of :mod:`accord.policy.engine` print; the engine
+joins it with the request's own parts (portion, date) and nothing else. Checks that
+depend on nothing else (a scope passed on a direct route, the direct route preferred,
+the originator needing no consent) are built here once and shared by every decision
+that makes them: they are immutable tuples.
+
+The mappings are plain dicts behind read-only types: a look-up in a ``MappingProxyType``
+costs about twice as much, and a decision makes dozens.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from types import MappingProxyType
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import TypeVar
 
 from accord.domain.agreement import Agreement
 from accord.domain.classification import Level
+from accord.domain.release import Check, Label, Rule
 from accord.domain.world import World
 
-__all__ = ["HubRoute", "Leg", "Tables", "Target", "Terms", "tables"]
+__all__ = [
+    "DIRECT_FIRST",
+    "FAIL_CLOSED",
+    "ORIGINATOR_CHOICE",
+    "THIRD_PARTY",
+    "HubRoute",
+    "Leg",
+    "Pair",
+    "Tables",
+    "Target",
+    "Terms",
+]
 
-_Pair = tuple[str, str]
+FAIL_CLOSED = "Accord rule 1: no agreement in force, no release (fail closed)"
+ORIGINATOR_CHOICE = "Accord rule 3: releasability is the originator's choice"
+THIRD_PARTY = "Accord rule 5: onward release needs the originator's prior written consent"
+DIRECT_FIRST = "Accord rule 6: a lawful direct route is preferred to a hub"
+INFERRED_NOTE = " (equivalence inferred: no published table)"
+
+_new = tuple.__new__
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,39 +80,56 @@ class Target:
     # (level id, the Level, "<level> = <target> under <agreement>[ (inferred)]"),
     # preferred first; the first in use on the day is taken.
     candidates: tuple[tuple[str, Level, str], ...]
-    # The first candidate when no candidate has a validity window (the usual case).
-    fixed: tuple[str, str] | None
+    # The first candidate and its text when it has no validity window (the usual
+    # case: it is taken whatever the day); otherwise None.
+    target: str | None
+    text: str
     inferred: bool
     source: str  # the row's source, or the agreement's level-covered clause
 
 
 @dataclass(frozen=True, slots=True)
-class Leg:
-    """One information-security agreement as a carrier towards one receiving party."""
+class Leg(Terms):
+    """An information-security agreement as a carrier from one party to another."""
 
-    terms: Terms
-    targets: MappingProxyType[str, Target]  # by the level translated (any party's)
-    english: MappingProxyType[str, str]  # the row's English name, by the receiver's level
+    targets: Mapping[str, Target]  # by the level translated (any party's)
+    english: Mapping[str, str]  # each level's row's English name
+    receiver: str
+    route_key: str  # "sender>receiver"
+    in_scope_direct: Check  # the passed scope check on the direct route
+    # The label a copy arriving over this leg carries and the marking check's detail,
+    # by (originator, originator's level, receiver's level); filled as decisions need.
+    labels: dict[tuple[str, str, str], tuple[Label, str]]
 
 
 @dataclass(frozen=True, slots=True)
-class HubRoute:
+class HubRoute(Terms):
     """A hub arrangement between two parties (rule 6), and the texts its checks print."""
 
-    terms: Terms
     hub: str
+    route: tuple[str, str, str]  # (sender, hub, recipient)
     route_key: str  # "sender>hub>recipient"
-    named: str  # the detail of the check that the arrangement names the hub
-    conduit: str  # the detail of the check that the hub receives it as a conduit
-    cite_hub: str
+    named: Check  # the arrangement names the hub and covers both ends
+    conduit: Check  # the hub receives it only to forward it
     covers: frozenset[str]  # level ids with an equivalent under the arrangement
     covered: str  # " the levels <id> covers"
     consent_source: str  # the clause the hub's consent check cites
     via: tuple[str, str]  # (id, fingerprint)
 
 
-class _ByPair(dict[_Pair, tuple[Leg, ...]]):
-    """Carriers from sender to receiver, built on first look-up of the pair."""
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """Everything between a sender and a receiver: carriers by id, then hub arrangements."""
+
+    route: tuple[str, str]
+    route_key: str
+    legs: tuple[Leg, ...]
+    hubs: tuple[HubRoute, ...]
+    lawful: Check  # the direct route is lawful: no hub needed
+
+
+class _Pairs(dict[tuple[str, str], Pair]):
+    """Pairs built on first look-up."""
 
     __slots__ = ("_tables",)
 
@@ -94,41 +137,21 @@ class _ByPair(dict[_Pair, tuple[Leg, ...]]):
         super().__init__()
         self._tables = tables
 
-    def __missing__(self, pair: _Pair) -> tuple[Leg, ...]:
-        legs = tuple(self._tables.leg(a, pair[1]) for a in self._tables.world.carriers(*pair))
-        self[pair] = legs
-        return legs
-
-
-class _HubsByPair(dict[_Pair, tuple[HubRoute, ...]]):
-    """Hub arrangements between sender and recipient, built on first look-up of the pair."""
-
-    __slots__ = ("_tables",)
-
-    def __init__(self, tables: Tables) -> None:
-        super().__init__()
-        self._tables = tables
-
-    def __missing__(self, pair: _Pair) -> tuple[HubRoute, ...]:
-        sender, recipient = pair
-        routes = tuple(
-            _hub_route(self._tables.terms(a), a, sender, recipient)
-            for a in self._tables.world.arrangements(sender, recipient)
-        )
-        self[pair] = routes
-        return routes
+    def __missing__(self, key: tuple[str, str]) -> Pair:
+        pair = self[key] = self._tables.build_pair(*key)
+        return pair
 
 
 class Tables:
     """The engine's tables for one world (see the module docstring)."""
 
     __slots__ = (
-        "_legs",
+        "_rows",
         "_terms",
         "codes",
-        "hubs",
-        "legs",
         "level_names",
+        "no_consent_needed",
+        "pairs",
         "party_names",
         "ranks",
         "scheme_levels",
@@ -139,18 +162,24 @@ class Tables:
         """Tables for ``world``, filled as decisions ask for them."""
         self.world = world
         levels = [lv for s in world.schemes for lv in s.levels]
-        self.ranks: MappingProxyType[str, int] = MappingProxyType({lv.id: lv.rank for lv in levels})
-        self.level_names: MappingProxyType[str, str] = MappingProxyType({lv.id: lv.label() for lv in levels})
-        self.party_names: MappingProxyType[str, str] = MappingProxyType({p.code: p.name for p in world.parties})
+        self.ranks: Mapping[str, int] = {lv.id: lv.rank for lv in levels}
+        self.level_names: Mapping[str, str] = {lv.id: lv.label() for lv in levels}
+        self.party_names: Mapping[str, str] = {p.code: p.name for p in world.parties}
         self.codes = frozenset(self.party_names)
         # Each party's levels by id (its scheme's), to check a record's markings.
-        self.scheme_levels: MappingProxyType[str, MappingProxyType[str, Level]] = MappingProxyType(
-            {p.code: MappingProxyType({lv.id: lv for lv in world.scheme_of(p.code).levels}) for p in world.parties}
-        )
-        self.legs: dict[_Pair, tuple[Leg, ...]] = _ByPair(self)
-        self.hubs: dict[_Pair, tuple[HubRoute, ...]] = _HubsByPair(self)
+        self.scheme_levels: Mapping[str, Mapping[str, Level]] = {
+            p.code: {lv.id: lv for lv in world.scheme_of(p.code).levels} for p in world.parties
+        }
+        # Rule 5 for the originator itself.
+        self.no_consent_needed: Mapping[str, Check] = {
+            p.code: _new(
+                Check, (Rule.CONSENT, True, f"{p.code} is the originator: no consent needed", ORIGINATOR_CHOICE, "")
+            )
+            for p in world.parties
+        }
+        self.pairs: Mapping[tuple[str, str], Pair] = _Pairs(self)
         self._terms: dict[str, Terms] = {}
-        self._legs: dict[tuple[str, str], Leg] = {}
+        self._rows: dict[tuple[str, str], tuple[dict[str, Target], dict[str, str]]] = {}
 
     def terms(self, agreement: Agreement) -> Terms:
         """The in-force and scope tables of ``agreement``."""
@@ -159,18 +188,71 @@ class Tables:
             terms = self._terms[agreement.id] = _terms(agreement)
         return terms
 
-    def leg(self, agreement: Agreement, receiver: str) -> Leg:
-        """``agreement`` as a carrier towards ``receiver``."""
-        key = (agreement.id, receiver)
-        leg = self._legs.get(key)
-        if leg is None:
-            leg = self._legs[key] = _leg(self.terms(agreement), agreement, receiver, self.world)
-        return leg
+    def build_pair(self, sender: str, receiver: str) -> Pair:
+        """The carriers and hub arrangements from ``sender`` to ``receiver``."""
+        route_key = f"{sender}>{receiver}"
+        legs = []
+        for agreement in self.world.carriers(sender, receiver):
+            terms = self.terms(agreement)
+            targets, english = self._targets(terms, receiver)
+            in_scope = _new(Check, (Rule.SCOPE, True, terms.in_scope, terms.cite_scope, route_key))
+            legs.append(
+                _extend(
+                    Leg,
+                    terms,
+                    targets=targets,
+                    english=english,
+                    receiver=receiver,
+                    route_key=route_key,
+                    in_scope_direct=in_scope,
+                    labels={},
+                )
+            )
+        return Pair(
+            route=(sender, receiver),
+            route_key=route_key,
+            legs=tuple(legs),
+            hubs=tuple(_hub_route(self.terms(a), sender, receiver) for a in self.world.arrangements(sender, receiver)),
+            lawful=_new(Check, (Rule.HUB, True, "direct route lawful: no hub needed", DIRECT_FIRST, route_key)),
+        )
+
+    def label(self, leg: Leg, originator: str, level: str, target: str) -> tuple[Label, str]:
+        """Rule 7: the label on a copy of ``originator``'s ``level`` arriving as ``target`` over ``leg``.
+
+        Returns the label and the detail of the marking check that shows it.
+        """
+        key = (originator, level, target)
+        found = leg.labels.get(key)
+        if found is None:
+            names = self.level_names
+            recipient = leg.receiver
+            label: Label = _new(
+                Label,
+                (
+                    originator,
+                    self.party_names[originator],
+                    level,
+                    names[level],
+                    recipient,
+                    target,
+                    names[target],
+                    leg.english.get(target, ""),
+                ),
+            )
+            found = leg.labels[key] = (label, f"marked for {recipient}: {label.text()}")
+        return found
+
+    def _targets(self, terms: Terms, receiver: str) -> tuple[dict[str, Target], dict[str, str]]:
+        key = (terms.id, receiver)
+        found = self._rows.get(key)
+        if found is None:
+            found = self._rows[key] = _targets(terms, receiver, self.world)
+        return found
 
 
-def tables(world: World) -> Tables:
-    """The engine's tables for ``world``, kept with it."""
-    return world.derived(Tables)
+def _extend(cls: Callable[..., _T], terms: Terms, **more: object) -> _T:
+    """A ``Leg`` or ``HubRoute``: ``terms`` and more."""
+    return cls(**{f.name: getattr(terms, f.name) for f in fields(Terms)}, **more)
 
 
 def _terms(agreement: Agreement) -> Terms:
@@ -198,11 +280,11 @@ def _terms(agreement: Agreement) -> Terms:
     )
 
 
-def _leg(terms: Terms, agreement: Agreement, receiver: str, world: World) -> Leg:
+def _targets(terms: Terms, receiver: str, world: World) -> tuple[dict[str, Target], dict[str, str]]:
     targets: dict[str, Target] = {}
     english: dict[str, str] = {}
-    for row in agreement.equivalences:
-        note = " (equivalence inferred: no published table)" if row.inferred else ""
+    for row in terms.agreement.equivalences:
+        note = INFERRED_NOTE if row.inferred else ""
         ids = row.for_party(receiver)
         source = row.source or terms.cite_level
         for _, levels in row.levels:
@@ -210,30 +292,36 @@ def _leg(terms: Terms, agreement: Agreement, receiver: str, world: World) -> Leg
                 english[level_id] = row.english
                 candidates = tuple((i, world.level(i), f"{level_id} = {i} under {terms.id}{note}") for i in ids)
                 first = candidates[0] if candidates else None
-                always = first is not None and first[1].valid_from is None and first[1].valid_until is None
+                fixed = first is not None and first[1].valid_from is None and first[1].valid_until is None
                 targets[level_id] = Target(
                     candidates=candidates,
-                    fixed=(first[0], first[2]) if first is not None and always else None,
+                    target=first[0] if first is not None and fixed else None,
+                    text=first[2] if first is not None and fixed else "",
                     inferred=row.inferred,
                     source=source,
                 )
-    return Leg(terms=terms, targets=MappingProxyType(targets), english=MappingProxyType(english))
+    return targets, english
 
 
-def _hub_route(terms: Terms, arrangement: Agreement, sender: str, recipient: str) -> HubRoute:
+def _hub_route(terms: Terms, sender: str, recipient: str) -> HubRoute:
+    arrangement = terms.agreement
     hub = arrangement.hub
     assert hub is not None  # noqa: S101 - the world indexes only arrangements with a hub
     aid = arrangement.id
-    covers = frozenset(i for row in arrangement.equivalences for _, ids in row.levels for i in ids)
+    route_key = f"{sender}>{hub}>{recipient}"
+    cite_hub = arrangement.cite("hub")
+    named = f"{aid} names {hub} as hub and covers {sender} and {recipient}"
+    conduit = f"{hub} receives it as the hub of {aid}, to forward it to {recipient}"
     consent = arrangement.clause("consent") or arrangement.clause("hub")
-    return HubRoute(
-        terms=terms,
+    return _extend(
+        HubRoute,
+        terms,
         hub=hub,
-        route_key=f"{sender}>{hub}>{recipient}",
-        named=f"{aid} names {hub} as hub and covers {sender} and {recipient}",
-        conduit=f"{hub} receives it as the hub of {aid}, to forward it to {recipient}",
-        cite_hub=arrangement.cite("hub"),
-        covers=covers,
+        route=(sender, hub, recipient),
+        route_key=route_key,
+        named=_new(Check, (Rule.HUB, True, named, cite_hub, route_key)),
+        conduit=_new(Check, (Rule.RELEASABLE, True, conduit, cite_hub, route_key)),
+        covers=frozenset(i for row in arrangement.equivalences for _, ids in row.levels for i in ids),
         covered=f" the levels {aid} covers",
         consent_source=str(consent or aid),
         via=(aid, terms.fingerprint),

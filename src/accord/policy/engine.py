@@ -25,25 +25,30 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
+from typing import NoReturn
 
 from accord.domain.consent import Consent
 from accord.domain.record import Portion, Record
-from accord.domain.release import Check, Decision, Hop, Label, Rule
+from accord.domain.release import Check, Decision, Hop, Rule
 from accord.domain.world import World
 from accord.errors import ValidationError
-from accord.policy._index import HubRoute, Leg, Tables, Terms, tables
+from accord.policy._index import (
+    FAIL_CLOSED,
+    ORIGINATOR_CHOICE,
+    THIRD_PARTY,
+    HubRoute,
+    Leg,
+    Pair,
+    Tables,
+    Terms,
+)
 
 __all__ = ["decide"]
-
-FAIL_CLOSED = "Accord rule 1: no agreement in force, no release (fail closed)"
-ORIGINATOR_CHOICE = "Accord rule 3: releasability is the originator's choice"
-THIRD_PARTY = "Accord rule 5: onward release needs the originator's prior written consent"
-DIRECT_FIRST = "Accord rule 6: a lawful direct route is preferred to a hub"
 
 # Enum members are looked up through the class on each use; these are read many
 # times per decision.
 _ROUTE, _IN_FORCE, _LEVEL, _RELEASABLE = Rule.ROUTE, Rule.IN_FORCE, Rule.LEVEL, Rule.RELEASABLE
-_SCOPE, _CONSENT, _HUB, _MARKING = Rule.SCOPE, Rule.CONSENT, Rule.HUB, Rule.MARKING
+_SCOPE, _CONSENT, _MARKING = Rule.SCOPE, Rule.CONSENT, Rule.MARKING
 
 # Check(...), Hop(...), Label(...) and Decision(...) run a Python-level __new__;
 # tuple.__new__ builds the same NamedTuple directly, with the fields in their order.
@@ -51,8 +56,8 @@ _new = tuple.__new__
 
 # portion id -> (level at this point of the route, whether an inferred row was used)
 _Levels = dict[str, tuple[str, bool]]
-# The hops of a lawful route, the levels on arrival, and the last leg's carrier.
-_Route = tuple[tuple[Hop, ...], _Levels, Leg]
+# The hop of a lawful leg, the levels on arrival, and the carrier used.
+_Hop = tuple[Hop, _Levels, Leg]
 
 
 def decide(  # noqa: PLR0913 - the question has this many parts
@@ -69,53 +74,37 @@ def decide(  # noqa: PLR0913 - the question has this many parts
     Raises:
         ValidationError: an unknown party or level, or a release to oneself.
     """
-    index = tables(world)
+    index = world.derived(Tables)
     originator = record.originator
     sender = holder or originator
-    if not _well_formed(index, record, sender, recipient, on):
-        _validate(record, sender, recipient, on, world)
-    day = str(on)  # the text f"{on}" gives, made once rather than in every check
     checks: list[Check] = []
-    portions = _releasable(record, recipient, checks)
+    portions = _releasable(index, record, sender, recipient, on, world, checks)
     if not portions:
         return _deny(record, sender, recipient, on, checks)
-    route_key = f"{sender}>{recipient}"
+    day = str(on)  # the text f"{on}" gives, made once rather than in every check
+    pair = index.pairs[sender, recipient]
     if sender == originator:
-        detail = f"{sender} is the originator: no consent needed"
-        checks.append(_new(Check, (_CONSENT, True, detail, ORIGINATOR_CHOICE, "")))
-        start = {p.id: (p.level, False) for p in portions}
+        checks.append(index.no_consent_needed[sender])
+        if len(portions) == 1:
+            start = {portions[0].id: (portions[0].level, False)}
+        else:
+            start = {p.id: (p.level, False) for p in portions}
     else:
         if not _check_consent(index, record, sender, recipient, on, day, tuple(consents), checks):
             return _deny(record, sender, recipient, on, checks)
-        start = _held_levels(world, record, sender, portions, on, route_key, checks)
+        start = _held_levels(world, record, sender, portions, on, pair.route_key, checks)
         if not start:
             return _deny(record, sender, recipient, on, checks)
 
-    direct = _leg(index, sender, recipient, start, record, on, day, route_key, checks)
+    direct = _leg(index, pair, start, record, on, day, pair.route_key, checks)
     if direct is not None:
-        hop, out, leg = direct
-        checks.append(_new(Check, (_HUB, True, "direct route lawful: no hub needed", DIRECT_FIRST, route_key)))
-        return _permit(index, record, sender, recipient, on, ((hop,), out, leg), route_key, checks, None)
-    for route in index.hubs[sender, recipient]:
-        routed = _hub_route(index, route, sender, recipient, start, record, on, day, checks)
+        checks.append(pair.lawful)
+        return _permit(index, record, on, direct, (direct[0],), pair.route, pair.route_key, checks, None)
+    for route in pair.hubs:
+        routed = _hub_route(index, route, start, record, on, day, checks)
         if routed is not None:
-            return _permit(index, record, sender, recipient, on, routed, route.route_key, checks, route.via)
+            return _permit(index, record, on, routed[1], routed[0], route.route, route.route_key, checks, route.via)
     return _deny(record, sender, recipient, on, checks)
-
-
-def _well_formed(index: Tables, record: Record, sender: str, recipient: str, on: dt.date) -> bool:
-    """Whether ``_validate`` would pass, answered from the tables (the usual case)."""
-    known = index.codes
-    levels = index.scheme_levels.get(record.originator)
-    if levels is None or sender == recipient or sender not in known or recipient not in known:
-        return False
-    for portion in record.portions:
-        level = levels.get(portion.level)
-        if level is None or not known.issuperset(portion.rel_to):
-            return False
-        if (level.valid_from is not None or level.valid_until is not None) and not level.valid_on(on):
-            return False
-    return True
 
 
 def _validate(record: Record, sender: str, recipient: str, on: dt.date, world: World) -> None:
@@ -136,19 +125,49 @@ def _validate(record: Record, sender: str, recipient: str, on: dt.date, world: W
         raise ValidationError(msg)
 
 
-def _releasable(record: Record, recipient: str, checks: list[Check]) -> list[Portion]:
-    """Rule 3 per portion: the originator's releasability marking."""
+def _releasable(  # noqa: PLR0913
+    index: Tables,
+    record: Record,
+    sender: str,
+    recipient: str,
+    on: dt.date,
+    world: World,
+    checks: list[Check],
+) -> list[Portion]:
+    """Rule 3 per portion (the originator's releasability marking), on well-formed input.
+
+    The markings are checked from the tables as the portions are read; only malformed
+    input goes through ``_validate``, which raises naming the first fault.
+    """
+    known = index.codes
+    levels = index.scheme_levels.get(record.originator)
+    if levels is None or sender == recipient or sender not in known or recipient not in known:
+        _invalid(record, sender, recipient, on, world)
     out: list[Portion] = []
     for portion in record.portions:
-        if recipient in portion.rel_to:
+        level = levels.get(portion.level)
+        rel_to = portion.rel_to
+        if (
+            level is None
+            or not known.issuperset(rel_to)
+            or ((level.valid_from is not None or level.valid_until is not None) and not level.valid_on(on))
+        ):
+            _invalid(record, sender, recipient, on, world)
+        if recipient in rel_to:
             detail = f"portion {portion.id} is REL TO {recipient}"
             checks.append(_new(Check, (_RELEASABLE, True, detail, ORIGINATOR_CHOICE, "")))
             out.append(portion)
         else:
-            rel = ", ".join(sorted(portion.rel_to)) or "nobody"
+            rel = ", ".join(sorted(rel_to)) or "nobody"
             detail = f"portion {portion.id} is not releasable to {recipient} (REL TO {rel})"
             checks.append(_new(Check, (_RELEASABLE, False, detail, ORIGINATOR_CHOICE, "")))
     return out
+
+
+def _invalid(record: Record, sender: str, recipient: str, on: dt.date, world: World) -> NoReturn:
+    _validate(record, sender, recipient, on, world)
+    msg = f"record {record.id} is malformed"  # pragma: no cover - _validate names the fault
+    raise ValidationError(msg)  # pragma: no cover
 
 
 def _held_levels(  # noqa: PLR0913
@@ -261,41 +280,47 @@ def _scope(terms: Terms, record: Record, route_key: str) -> Check:
     return _new(Check, (_SCOPE, True, terms.in_scope, terms.cite_scope, route_key))
 
 
-def _in_force(terms: Terms, on: dt.date, day: str, route_key: str) -> Check:
-    """Rule 1 (and 8): the agreement's status on the day, and the event that set it."""
-    carries, before, after = terms.in_force[bisect_right(terms.dates, on)]
-    return _new(Check, (_IN_FORCE, carries, f"{before}{day}{after}", terms.cite_in_force, route_key))
-
-
 def _leg(  # noqa: PLR0913
     index: Tables,
-    sender: str,
-    receiver: str,
+    pair: Pair,
     levels: _Levels,
     record: Record,
     on: dt.date,
     day: str,
     route_key: str,
     checks: list[Check],
-) -> tuple[Hop, _Levels, Leg] | None:
+) -> _Hop | None:
     """One hop under the information-security agreement that makes it lawful.
 
     Returns the hop (for the highest level carried), the levels on arrival and the
     carrier used, or ``None`` after recording why no agreement between the two makes
-    it lawful.
+    it lawful. ``route_key`` names the route the leg is part of.
     """
-    legs = index.legs[sender, receiver]
+    legs = pair.legs
     if not legs:
+        sender, receiver = pair.route
         detail = f"no information-security agreement binds {sender} and {receiver}"
         checks.append(_new(Check, (_ROUTE, False, detail, FAIL_CLOSED, route_key)))
         return None
+    direct = route_key is pair.route_key
     tried: list[Check] = []
     best: tuple[Leg, _Levels, list[Check]] | None = None
+    topics, purpose = record.topics, record.purpose
     for leg in legs:
-        local = [_in_force(leg.terms, on, day, route_key), _scope(leg.terms, record, route_key)]
-        if not (local[0].passed and local[1].passed):
-            tried += local
+        # Rule 1 (the status on the day and the event behind it), then rule 4.
+        carries, before, after = leg.in_force[bisect_right(leg.dates, on)]
+        in_force = _new(Check, (_IN_FORCE, carries, f"{before}{day}{after}", leg.cite_in_force, route_key))
+        if (leg.topics is None or topics <= leg.topics) and (leg.purposes is None or purpose in leg.purposes):
+            scope = (
+                leg.in_scope_direct if direct else _new(Check, (_SCOPE, True, leg.in_scope, leg.cite_scope, route_key))
+            )
+            if not carries:
+                tried += (in_force, scope)
+                continue
+        else:
+            tried += (in_force, _scope(leg, record, route_key))
             continue
+        local = [in_force, scope]
         out = _translate(leg, levels, on, route_key, local)
         if out and (best is None or len(out) > len(best[1])):
             # Two agreements in force between the same pair: the one that carries the
@@ -313,9 +338,10 @@ def _leg(  # noqa: PLR0913
         return None
     leg, out, local = best
     checks += local
-    top = _highest(index.ranks, out, levels)
-    terms = leg.terms
-    return _new(Hop, (sender, receiver, terms.id, terms.fingerprint, levels[top][0], *out[top])), out, leg
+    top = next(iter(out)) if len(out) == 1 else _highest(index.ranks, out, levels)
+    target, inferred = out[top]
+    sender, receiver = pair.route
+    return _new(Hop, (sender, receiver, leg.id, leg.fingerprint, levels[top][0], target, inferred)), out, leg
 
 
 def _highest(ranks: Mapping[str, int], portions: Sequence[str] | Mapping[str, object], levels: _Levels) -> str:
@@ -332,42 +358,40 @@ def _translate(leg: Leg, levels: _Levels, on: dt.date, route_key: str, checks: l
     for pid, (level_id, inferred) in levels.items():
         found = targets.get(level_id)
         if found is not None:
-            chosen = found.fixed
-            if chosen is None:
-                chosen = next(((i, text) for i, level, text in found.candidates if level.valid_on(on)), None)
-            if chosen is not None:
-                checks.append(_new(Check, (_LEVEL, True, f"portion {pid}: {chosen[1]}", found.source, route_key)))
-                out[pid] = (chosen[0], inferred or found.inferred)
+            target, text = found.target, found.text
+            if target is None:
+                for candidate, level, candidate_text in found.candidates:
+                    if level.valid_on(on):
+                        target, text = candidate, candidate_text
+                        break
+            if target is not None:
+                checks.append(_new(Check, (_LEVEL, True, f"portion {pid}: {text}", found.source, route_key)))
+                out[pid] = (target, inferred or found.inferred)
                 continue
-        terms = leg.terms
-        why = "is excluded from" if level_id in terms.agreement.excluded_levels else "has no equivalent under"
-        detail = f"portion {pid}: {level_id} {why} {terms.id}"
-        checks.append(_new(Check, (_LEVEL, False, detail, terms.cite_level, route_key)))
+        why = "is excluded from" if level_id in leg.agreement.excluded_levels else "has no equivalent under"
+        detail = f"portion {pid}: {level_id} {why} {leg.id}"
+        checks.append(_new(Check, (_LEVEL, False, detail, leg.cite_level, route_key)))
     return out
 
 
 def _hub_route(  # noqa: PLR0913
     index: Tables,
     route: HubRoute,
-    sender: str,
-    recipient: str,
     levels: _Levels,
     record: Record,
     on: dt.date,
     day: str,
     checks: list[Check],
-) -> _Route | None:
+) -> tuple[tuple[Hop, Hop], _Hop] | None:
     """Rule 6: through the arrangement's hub, each leg lawful on its own."""
-    terms, route_key = route.terms, route.route_key
-    local = [
-        _in_force(terms, on, day, route_key),
-        _scope(terms, record, route_key),
-        _new(Check, (_HUB, True, route.named, route.cite_hub, route_key)),
-        # The hub is a conduit named by the arrangement, not an addressee: rule 3 is the
-        # final recipient's REL TO, which carries the consent to forward (rule 6).
-        _new(Check, (_RELEASABLE, True, route.conduit, route.cite_hub, route_key)),
-    ]
-    cap, covers, covered = terms.cite_level, route.covers, route.covered
+    route_key = route.route_key
+    carries, before, after = route.in_force[bisect_right(route.dates, on)]
+    in_force = _new(Check, (_IN_FORCE, carries, f"{before}{day}{after}", route.cite_in_force, route_key))
+    scope = _scope(route, record, route_key)
+    # The hub is a conduit named by the arrangement, not an addressee: rule 3 is the
+    # final recipient's REL TO, which carries the consent to forward (rule 6).
+    local = [in_force, scope, route.named, route.conduit]
+    cap, covers, covered = route.cite_level, route.covers, route.covered
     within: _Levels = {}
     for pid, level in levels.items():
         if level[0] in covers:
@@ -377,78 +401,51 @@ def _hub_route(  # noqa: PLR0913
             detail = f"portion {pid}: {level[0]} is above or outside{covered}"
             local.append(_new(Check, (_LEVEL, False, detail, cap, route_key)))
     checks += local
-    if not (local[0].passed and local[1].passed and within):
+    if not (carries and scope.passed and within):
         return None
-    hub = route.hub
-    first = _leg(index, sender, hub, within, record, on, day, route_key, checks)
+    sender, hub, recipient = route.route
+    first = _leg(index, index.pairs[sender, hub], within, record, on, day, route_key, checks)
     if first is None:
         return None
-    second = _leg(index, hub, recipient, first[1], record, on, day, route_key, checks)
+    second = _leg(index, index.pairs[hub, recipient], first[1], record, on, day, route_key, checks)
     if second is None:
         return None
     detail = f"{record.originator} marked it REL TO {recipient}: consent for {hub} to forward it"
     checks.append(_new(Check, (_CONSENT, True, detail, route.consent_source, route_key)))
-    return (first[0], second[0]), second[1], second[2]
+    return (first[0], second[0]), second
 
 
 def _permit(  # noqa: PLR0913
     index: Tables,
     record: Record,
-    sender: str,
-    recipient: str,
     on: dt.date,
-    routed: _Route,
+    last: _Hop,
+    hops: tuple[Hop, ...],
+    route: tuple[str, ...],
     route_key: str,
     checks: list[Check],
     via: tuple[str, str] | None,
 ) -> Decision:
-    hops, arrived, last = routed
-    released: list[str] = []
-    withheld: list[str] = []
-    for portion in record.portions:
-        (released if portion.id in arrived else withheld).append(portion.id)
-    top = _highest(index.ranks, released, arrived)
-    origin_level = next(p.level for p in record.portions if p.id == top)
-    target = arrived[top][0]
-    names = index.level_names
-    originator = record.originator
-    label: Label = _new(
-        Label,
-        (
-            originator,
-            index.party_names[originator],
-            origin_level,
-            names[origin_level],
-            recipient,
-            target,
-            names[target],
-            last.english.get(target, ""),
-        ),
-    )
-    route = (sender, *[h.receiver for h in hops])
-    detail = f"marked for {recipient}: {label.text()}"
-    checks.append(_new(Check, (_MARKING, True, detail, last.terms.cite_marking, route_key)))
-    return _new(
-        Decision,
-        (
-            True,
-            record.id,
-            sender,
-            recipient,
-            on,
-            route,
-            hops,
-            tuple(checks),
-            label,
-            tuple(released),
-            tuple(withheld),
-            via,
-        ),
-    )
+    _, arrived, leg = last
+    portions = record.portions
+    if len(portions) == 1:
+        top, origin_level = portions[0].id, portions[0].level
+        released: tuple[str, ...] = (top,)
+        withheld: tuple[str, ...] = ()
+    else:
+        released = tuple([p.id for p in portions if p.id in arrived])
+        withheld = tuple([p.id for p in portions if p.id not in arrived])
+        top = _highest(index.ranks, released, arrived)
+        origin_level = next(p.level for p in portions if p.id == top)
+    label, detail = index.label(leg, record.originator, origin_level, arrived[top][0])
+    checks.append(_new(Check, (_MARKING, True, detail, leg.cite_marking, route_key)))
+    decision = (True, record.id, route[0], route[-1], on, route, hops, tuple(checks), label, released, withheld, via)
+    return _new(Decision, decision)
 
 
 def _deny(record: Record, sender: str, recipient: str, on: dt.date, checks: list[Check]) -> Decision:
     if not checks:  # pragma: no cover - every path records at least one check
         checks.append(_new(Check, (_ROUTE, False, "no rule allowed it", FAIL_CLOSED, "")))
-    withheld = tuple([p.id for p in record.portions])
+    portions = record.portions
+    withheld = (portions[0].id,) if len(portions) == 1 else tuple([p.id for p in portions])
     return _new(Decision, (False, record.id, sender, recipient, on, (), (), tuple(checks), None, (), withheld, None))

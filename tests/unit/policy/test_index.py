@@ -9,7 +9,7 @@ from accord.domain.classification import Level, LevelId, Scheme
 from accord.domain.release import Rule
 from accord.domain.world import World
 from accord.policy import decide
-from accord.policy._index import tables
+from accord.policy._index import Tables
 from accord.serialization.world import load_world
 from tests.factories import D, Term, events, gsomia, party, record, scheme, world
 
@@ -36,7 +36,7 @@ def _days(agreement: Agreement) -> list[dt.date]:
 
 @pytest.mark.parametrize("agreement", [*load_world().agreements, BUSY], ids=lambda a: a.id)
 def test_in_force_text_is_the_agreements_status_on_every_day(agreement):
-    terms = tables(world(BUSY) if agreement is BUSY else load_world()).terms(agreement)
+    terms = (world(BUSY) if agreement is BUSY else load_world()).derived(Tables).terms(agreement)
     for on in _days(agreement):
         status, reason = agreement.status_with_reason(on)
         carries, before, after = terms.in_force[_index_of(terms.dates, on)]
@@ -93,9 +93,11 @@ def test_a_target_level_with_a_validity_window_is_taken_only_while_in_use():
 
 def test_tables_are_kept_with_their_world_and_filled_once_per_pair():
     w, other = load_world(), load_world()
-    assert tables(w) is tables(w)
-    assert tables(w) is not tables(other)
-    first = tables(w).legs["KOR", "JPN"]
-    assert tables(w).legs["KOR", "JPN"] is first
-    assert [leg.terms.id for leg in first] == [a.id for a in w.carriers("KOR", "JPN")]
-    assert tables(w).legs["KOR", "NOBODY"] == ()
+    assert w.derived(Tables) is w.derived(Tables)
+    assert w.derived(Tables) is not other.derived(Tables)
+    pair = w.derived(Tables).pairs["KOR", "JPN"]
+    assert w.derived(Tables).pairs["KOR", "JPN"] is pair
+    assert [leg.id for leg in pair.legs] == [a.id for a in w.carriers("KOR", "JPN")]
+    assert [route.id for route in pair.hubs] == [a.id for a in w.arrangements("KOR", "JPN")]
+    assert pair.route_key == "KOR>JPN"
+    assert [route.route_key for route in pair.hubs] == ["KOR>USA>JPN"]
