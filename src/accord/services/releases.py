@@ -25,7 +25,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ from accord.services._release_message import (
     record_of,
 )
 from accord.services.node import NodeIdentity, UnlockedNode, read_identity, utc_now, write_atomically
+from accord.services.obligations import latest_levels
 from accord.storage.sql import SqlRecordStore, SqlReleaseStore
 from accord.storage.values import InlineBody, Release, ReleaseState
 
@@ -132,6 +133,7 @@ class OpenedRelease:
     release: Release
     content: dict[str, Any] | None = None
     texts: dict[str, str] | None = None
+    label: dict[str, object] | None = None  # the marking after a reclassification, if any
 
     def to_dict(self) -> dict[str, object]:
         """JSON form: the access checks, and the record's content when it was opened."""
@@ -142,7 +144,7 @@ class OpenedRelease:
             "reasons": list(self.access.reasons),
         }
         if self.content is not None and self.texts is not None:
-            out["label"] = _label(self.release)
+            out["label"] = self.label or _label(self.release)
             out["record"] = self.content["record"]
             out["portions"] = [
                 {"id": p["id"], "level": p["level"], "text": self.texts[p["id"]]} for p in self.content["portions"]
@@ -151,7 +153,7 @@ class OpenedRelease:
 
     def banner(self) -> str:
         """The marking line the reader sees first (recipient's level, then the originator's)."""
-        return str(_label(self.release).get("text", ""))
+        return str((self.label or _label(self.release)).get("text", ""))
 
     def heading(self) -> str:
         """The record's id and title, once opened."""
@@ -437,11 +439,16 @@ class Releases(NodeService):
             msg = f"no received release {release_id!r} on this node"
             raise UnknownReferenceError(msg, hint="`accord records inbox` lists them")
         message = ReleaseMessage.from_bytes(release.envelope)
-        label = _label(release)
-        level = str(label["recipient_level"])
         stored_content = self._content(message, node, world)
-        topics = frozenset(map(str, stored_content["record"]["topics"]))
-        access = may_open(person, holder=party, level=level, topics=topics, on=at.date(), world=world)
+        record = record_of(stored_content)
+        with self._db.transaction("read the reclassifications") as session:
+            changed = latest_levels(session, record.id, originator=record.originator)
+        label = _label(release)
+        if changed:
+            on = dt.date.fromisoformat(str(stored_content["on"]))
+            label = _remarked(record, changed, holder=party, on=on, world=world)
+        level = str(label["recipient_level"])
+        access = may_open(person, holder=party, level=level, topics=record.topics, on=at.date(), world=world)
         with self._db.transaction("audit the access") as session:
             audit.append(
                 session,
@@ -459,7 +466,13 @@ class Releases(NodeService):
         if not access:
             return OpenedRelease(access=access, release=release)
         texts = check_bodies(stored_content, stored_content.pop("_bodies"))
-        return OpenedRelease(access=access, release=release, content=stored_content, texts=texts)
+        if changed:
+            stored_content["portions"] = [
+                p | {"level": changed.get(p["id"], p["level"])} for p in stored_content["portions"]
+            ]
+        return OpenedRelease(
+            access=access, release=release, content=stored_content, texts=texts, label=label if changed else None
+        )
 
     @staticmethod
     def _content(message: ReleaseMessage, node: UnlockedNode, world: World) -> dict[str, Any]:
@@ -595,6 +608,28 @@ def _check_header(message: ReleaseMessage, *, party: str, world: World, sender: 
         msg = f"agreement {agreement_id}: sender used version {theirs[:12]}, this node holds {ours[:12]}"
         raise _RefusedError(msg)
     return ours
+
+
+def _remarked(
+    record: Record, levels: Mapping[str, str], *, holder: str, on: dt.date, world: World
+) -> dict[str, object]:
+    """The label of a held copy once the originator's reclassification notices apply.
+
+    The new levels go through the same agreements as on receipt (the engine, as of the
+    release date). A copy the agreements would no longer carry at its new level is
+    marked at the holder's highest level: it stays protected (GSOMIA Art.21(4)) and
+    only the most cleared may read it.
+    """
+    portions = tuple(replace(p, level=levels.get(p.id, p.level)) for p in record.portions)
+    decision = decide(replace(record, portions=portions), holder, on=on, world=world)
+    if decision.label is not None and not decision.withheld_portions:
+        return dict(decision.label.to_dict())
+    top = world.scheme_of(holder).levels[0]
+    return {
+        "recipient": holder,
+        "recipient_level": top.id,
+        "text": f"{holder} {top.id} (re-marked: reclassified by the originator beyond what the agreement carries)",
+    }
 
 
 def _label(release: Release) -> dict[str, object]:

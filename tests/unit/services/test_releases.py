@@ -19,6 +19,7 @@ from accord.errors import IntegrityError, UnknownReferenceError, ValidationError
 from accord.services import node, records
 from accord.services._database import Database
 from accord.services.audit import AuditLog
+from accord.services.obligations import Obligations
 from accord.services.releases import ReleaseRequest, Releases
 from accord.services.world import init_node, read_world
 from accord.storage.sql import SqlAuditStore, SqlReleaseStore
@@ -363,3 +364,23 @@ def test_a_release_sealed_before_the_recipient_rotated_its_keys_still_opens(kor,
     received = service.receive(outcome.message.to_bytes(), world=world, node=rotated, sender=kor[2].identity, at=AT)
     opened = service.read(received.release.id, person=person(), world=world, node=rotated, at=AT)
     assert opened.texts == {"1": "launch at 05:10 from Sohae"}
+
+
+def test_a_reclassification_re_marks_the_held_copy(kor, jpn, world, tmp_path):
+    record, outcome = release_direct(kor, jpn, world)
+    home, db, unlocked = jpn
+    service = Releases(database=db, home=home)
+    received = service.receive(outcome.message.to_bytes(), world=world, node=unlocked, sender=kor[2].identity, at=AT)
+    lower = person(clearance="JPN/HI")
+    assert not service.read(received.release.id, person=lower, world=world, node=unlocked, at=AT).access
+    # KOR downgrades portion 1 from MIL-II to MIL-III; JPN imports the signed notice.
+    kor_home, kor_db, kor_node = kor
+    notice_file = tmp_path / "notice.json"
+    sender = Obligations(database=kor_db, home=kor_home)
+    notice = sender.issue_reclassification(record.id, {"1": "KOR/MIL-III"}, world=world, keys=kor_node, at=AT)
+    sender.export("reclassification", notice.id, out=notice_file, record_id=record.id)
+    Obligations(database=db, home=home).import_file(notice_file, signer=kor_home / "node.json", world=world, at=AT)
+    opened = service.read(received.release.id, person=lower, world=world, node=unlocked, at=AT)
+    assert opened.access.allowed
+    assert opened.to_dict()["label"]["recipient_level"] == "JPN/HI"
+    assert opened.to_dict()["portions"][0]["level"] == "KOR/MIL-III"
