@@ -447,19 +447,35 @@ def _legacy_kek_seed(home: Path, ring: KeyRing) -> bytes:
     return unwrap_key(wrapped, derive_kek(ring.current.pq_signing_seed), context=_KEK_CONTEXT)
 
 
-def _remove_legacy_kek_file(home: Path) -> None:
-    """Delete ``node-kek.json``; only once the key file on disk holds the seed."""
+def _remove_legacy_kek_file(home: Path, ring: KeyRing, seed: bytes) -> None:
+    """Delete ``node-kek.json`` once the key file on disk holds ``seed``, if it holds the same seed.
+
+    ``ring`` is the key ring the file was wrapped with. A file that does not open with it
+    to ``seed`` (from another backup, say) is left where it is: it may be the only copy
+    of a KEK some bodies need.
+    """
+    path = home / KEK_FILE_NAME
+    if not path.exists():
+        return
     try:
-        (home / KEK_FILE_NAME).unlink(missing_ok=True)
+        same = _legacy_kek_seed(home, ring) == seed
+    except Error:
+        same = False
+    if not same:
+        _log.warning("%s does not hold the KEK seed of the key file; left in place, keep it with your backups", path)
+        return
+    try:
+        path.unlink(missing_ok=True)
     except OSError as e:
-        _log.warning("could not remove the old KEK file %s: %s", home / KEK_FILE_NAME, e)
+        _log.warning("could not remove the old KEK file %s: %s", path, e)
 
 
 def _migrated(home: Path, contents: KeyFile, passphrase: str, *, write: bool, unsafe_fast_kdf: bool) -> KeyFile:
     """The key file with the KEK seed in it, moved there from ``node-kek.json`` if needed."""
     if contents.body_kek_seed is not None:
         return contents
-    migrated = replace(contents, body_kek_seed=_legacy_kek_seed(home, contents.ring))
+    seed = _legacy_kek_seed(home, contents.ring)
+    migrated = replace(contents, body_kek_seed=seed)
     if not write:
         return migrated
     try:
@@ -468,7 +484,7 @@ def _migrated(home: Path, contents: KeyFile, passphrase: str, *, write: bool, un
         # The seed is still safe in node-kek.json; the next unlock tries again.
         _log.warning("could not move the body KEK seed into the key file in %s: %s", home, e)
         return migrated
-    _remove_legacy_kek_file(home)
+    _remove_legacy_kek_file(home, migrated.ring, seed)
     return migrated
 
 
@@ -495,9 +511,9 @@ def unlock(home: Path, passphrase: str | None, *, unsafe_fast_kdf: bool = False)
     secret = _passphrase(passphrase)
     identity = read_identity(home)
     data, contents = _read_key_file(home, secret, unsafe_fast_kdf=unsafe_fast_kdf)
-    if _settled(identity, contents):
-        if (home / KEK_FILE_NAME).exists():  # left by a migration cut short
-            _remove_legacy_kek_file(home)
+    if _settled(identity, contents) and contents.body_kek_seed is not None:
+        # A node-kek.json here was left by a migration cut short before removing it.
+        _remove_legacy_kek_file(home, contents.ring, contents.body_kek_seed)
         return _unlocked(identity, contents)
     with _key_lock(home) as locked:
         if locked:  # read again under the lock: another process may have done the work
@@ -538,7 +554,7 @@ def rotate_keys(home: Path, passphrase: str | None, *, at: dt.datetime, unsafe_f
         rotated = KeyFile(ring=ring, body_kek_seed=seed, params=contents.params)
         after = replace(identity, public=ring.current.public, history=ring.generations)
         _commit_rotation(home, rotated, after, before, secret, unsafe_fast_kdf=unsafe_fast_kdf)
-        _remove_legacy_kek_file(home)
+        _remove_legacy_kek_file(home, contents.ring, seed)
     return KeyRotation(identity=after, retired=ring.generations[-2])
 
 
@@ -563,13 +579,15 @@ def _commit_rotation(  # noqa: PLR0913 - the two files and what to put back
     try:
         _write_node_file(home, identity)
     except BaseException as e:
+        outcome = "the keys were not rotated"
         try:
             write_atomically(home / KEY_FILE_NAME, before)
         except OSError:
             # The new key file stays; the next unlock brings node.json forward to it.
-            _log.warning("could not put the old key file back in %s; the next unlock completes the rotation", home)
+            outcome = "the new key file is in place and the next unlock completes the rotation"
+            _log.warning("could not put the old key file back in %s: %s", home, outcome)
         if isinstance(e, OSError):
-            msg = f"cannot write {NODE_FILE_NAME} under {home}: {e.strerror or e}; the keys were not rotated"
+            msg = f"cannot write {NODE_FILE_NAME} under {home}: {e.strerror or e}; {outcome}"
             raise StorageError(msg) from e
         raise
 

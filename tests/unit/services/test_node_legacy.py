@@ -226,6 +226,17 @@ def test_an_old_kek_file_left_by_a_migration_cut_short_is_removed(home):
     assert not (home / node.KEK_FILE_NAME).exists()
 
 
+def test_an_old_kek_file_that_does_not_match_the_key_file_is_left_in_place(home, caplog):
+    node.unlock(home, PASSPHRASE)
+    stray = json.loads(LEGACY_HOME[node.KEK_FILE_NAME])
+    stray["wrapped"] = stray["wrapped"][:-4] + ("AAAA" if not stray["wrapped"].endswith("AAAA") else "BBBB")
+    (home / node.KEK_FILE_NAME).write_text(json.dumps(stray))  # e.g. restored from another backup
+    with caplog.at_level("WARNING", logger="accord.services.node"):
+        assert node.unlock(home, PASSPHRASE).kek.key_id == LEGACY_KEK_ID
+    assert (home / node.KEK_FILE_NAME).exists()
+    assert "left in place" in caplog.text
+
+
 def test_concurrent_unlocks_of_a_legacy_home_agree(home):
     results, errors = [], []
 

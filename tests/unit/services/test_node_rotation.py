@@ -19,7 +19,7 @@ from accord.errors import IntegrityError, StorageError, ValidationError
 from accord.services import audit, node
 from accord.services._database import Database
 from accord.storage.sql import SqlAuditStore
-from tests.unit.services.conftest import AT, FAST, PASSPHRASE
+from tests.unit.services.conftest import AT, PASSPHRASE
 
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
@@ -28,9 +28,18 @@ FINGERPRINT = "cd" * 32
 
 @pytest.fixture
 def home(tmp_path):
+    """A KOR node whose key file has the test-only scrypt cost: these tests pay no KDF time."""
     home = tmp_path / "home"
-    node.create_identity(home=home, party="KOR", passphrase=PASSPHRASE, at=AT, scrypt=FAST)
+    node.create_identity(home=home, party="KOR", passphrase=PASSPHRASE, at=AT, unsafe_fast_kdf=True)
     return home
+
+
+def unlock(home, passphrase=PASSPHRASE):
+    return node.unlock(home, passphrase, unsafe_fast_kdf=True)
+
+
+def rotate(home, passphrase=PASSPHRASE, *, at):
+    return node.rotate_keys(home, passphrase, at=at, unsafe_fast_kdf=True)
 
 
 def snapshot(home):
@@ -43,19 +52,19 @@ def disk_full(*_args, **_kwargs):
 
 def test_a_new_identity_keeps_its_kek_seed_in_the_key_file(home):
     assert sorted(snapshot(home)) == [KEY_FILE_NAME, node.NODE_FILE_NAME]  # no node-kek.json any more
-    stored = decrypt_key_file((home / KEY_FILE_NAME).read_bytes(), PASSPHRASE)
+    stored = decrypt_key_file((home / KEY_FILE_NAME).read_bytes(), PASSPHRASE, unsafe_fast_kdf=True)
     assert stored.body_kek_seed is not None
     identity = node.read_identity(home)
     document = json.loads((home / node.NODE_FILE_NAME).read_bytes())
     assert document["key_history"] == [
         {"public": identity.public.to_dict(), "valid_from": AT.isoformat(), "valid_until": None}
     ]
-    assert node.unlock(home, PASSPHRASE).kek.key_id == node.unlock(home, PASSPHRASE).kek.key_id
+    assert unlock(home).kek.key_id == unlock(home).kek.key_id
 
 
 def test_rotation_makes_new_keys_current_and_keeps_the_old_with_their_window(home):
-    before = node.unlock(home, PASSPHRASE)
-    rotation = node.rotate_keys(home, PASSPHRASE, at=AT + DAY)
+    before = unlock(home)
+    rotation = rotate(home, at=AT + DAY)
     after = node.read_identity(home)
     assert after == rotation.identity
     assert after.public != before.identity.public
@@ -69,7 +78,7 @@ def test_rotation_makes_new_keys_current_and_keeps_the_old_with_their_window(hom
     assert document["fingerprint"] == after.public.fingerprint
     assert [g["valid_until"] for g in document["key_history"]] == [(AT + DAY).isoformat(), None]
 
-    unlocked = node.unlock(home, PASSPHRASE)
+    unlocked = unlock(home)
     assert unlocked.keys.public == after.public
     assert unlocked.kek == before.kek  # bodies stay readable
     assert [k.key_id for k in unlocked.ring.retired_kem] == [k.key_id for k in before.identity.public.kem]
@@ -77,7 +86,7 @@ def test_rotation_makes_new_keys_current_and_keeps_the_old_with_their_window(hom
 
 
 def test_what_was_signed_sealed_and_stored_before_a_rotation_still_verifies_opens_and_reads(home):
-    before = node.unlock(home, PASSPHRASE)
+    before = unlock(home)
     message = b"signed before the rotation"
     signature = CompositeSigner(before.keys).sign(message)
     envelope = seal(
@@ -86,8 +95,8 @@ def test_what_was_signed_sealed_and_stored_before_a_rotation_still_verifies_open
     body, stream = encrypt_bytes(b"a record body")
     wrapped = wrap_key(stream.key, before.kek, context=b"R-1/P-1")
 
-    node.rotate_keys(home, PASSPHRASE, at=AT + DAY)
-    after = node.unlock(home, PASSPHRASE)
+    rotate(home, at=AT + DAY)
+    after = unlock(home)
 
     signed_at = AT + HOUR
     (generation,) = after.identity.generations_during(signed_at, signed_at + dt.timedelta(seconds=1))
@@ -102,11 +111,11 @@ def test_what_was_signed_sealed_and_stored_before_a_rotation_still_verifies_open
 
 
 def test_rotations_accumulate(home):
-    first = node.unlock(home, PASSPHRASE)
+    first = unlock(home)
     envelope = seal(b"oldest", first.identity.public, agreement_fingerprint=FINGERPRINT, decision_id="d")
-    node.rotate_keys(home, PASSPHRASE, at=AT + DAY)
-    node.rotate_keys(home, PASSPHRASE, at=AT + 2 * DAY)
-    latest = node.unlock(home, PASSPHRASE)
+    rotate(home, at=AT + DAY)
+    rotate(home, at=AT + 2 * DAY)
+    latest = unlock(home)
     assert [g.valid_until for g in latest.identity.history] == [AT + DAY, AT + 2 * DAY, None]
     assert len(latest.ring.retired_kem) == 4
     assert open_sealed(envelope, latest.kem_private_keys(), agreement_fingerprint=FINGERPRINT) == b"oldest"
@@ -126,7 +135,7 @@ def test_rotations_accumulate(home):
 def test_a_refused_rotation_changes_nothing(home, passphrase, at, error, match):
     before = snapshot(home)
     with pytest.raises(error, match=match):
-        node.rotate_keys(home, passphrase, at=at)
+        rotate(home, passphrase, at=at)
     assert snapshot(home) == before
 
 
@@ -139,7 +148,7 @@ def test_rotating_without_an_identity_says_what_to_do(tmp_path):
 @pytest.mark.parametrize("failure", [disk_full, KeyboardInterrupt], ids=["disk-full", "interrupted"])
 def test_a_failure_between_the_two_writes_leaves_the_old_identity_whole(home, monkeypatch, failure):
     before = snapshot(home)
-    old = node.unlock(home, PASSPHRASE)
+    old = unlock(home)
 
     def fail(*_args, **_kwargs):
         if failure is KeyboardInterrupt:
@@ -147,23 +156,25 @@ def test_a_failure_between_the_two_writes_leaves_the_old_identity_whole(home, mo
         failure()
 
     monkeypatch.setattr(node, "_write_node_file", fail)
-    with pytest.raises(StorageError if failure is disk_full else KeyboardInterrupt):
-        node.rotate_keys(home, PASSPHRASE, at=AT + DAY)
+    with pytest.raises(StorageError if failure is disk_full else KeyboardInterrupt) as caught:
+        rotate(home, at=AT + DAY)
+    if failure is disk_full:
+        assert "the keys were not rotated" in caught.value.message
     assert snapshot(home) == before  # the rotated key file was put back
     monkeypatch.undo()
-    again = node.unlock(home, PASSPHRASE)
+    again = unlock(home)
     assert (again.identity, again.keys, again.kek) == (old.identity, old.keys, old.kek)
 
 
 def test_a_rotation_killed_between_its_writes_is_completed_by_the_next_unlock(home):
     old_identity = node.read_identity(home)
     old_node_file = (home / node.NODE_FILE_NAME).read_bytes()
-    kek = node.unlock(home, PASSPHRASE).kek
-    rotation = node.rotate_keys(home, PASSPHRASE, at=AT + DAY)
+    kek = unlock(home).kek
+    rotation = rotate(home, at=AT + DAY)
     (home / node.NODE_FILE_NAME).write_bytes(old_node_file)  # the state a kill after the key file leaves
 
     assert node.read_identity(home) == old_identity  # the old public identity still verifies what it signed
-    unlocked = node.unlock(home, PASSPHRASE)
+    unlocked = unlock(home)
     assert unlocked.identity == rotation.identity
     assert node.read_identity(home) == rotation.identity  # node.json was brought forward
     assert unlocked.kek == kek
@@ -172,21 +183,21 @@ def test_a_rotation_killed_between_its_writes_is_completed_by_the_next_unlock(ho
 def test_when_even_putting_the_old_key_file_back_fails_the_next_unlock_completes_the_rotation(home, monkeypatch):
     old_identity = node.read_identity(home)
     monkeypatch.setattr(node, "write_atomically", disk_full)  # node.json and the roll-back both fail
-    with pytest.raises(StorageError, match="not rotated"):
-        node.rotate_keys(home, PASSPHRASE, at=AT + DAY)
+    with pytest.raises(StorageError, match="the next unlock completes the rotation"):
+        rotate(home, at=AT + DAY)
     monkeypatch.undo()
     assert node.read_identity(home) == old_identity
-    unlocked = node.unlock(home, PASSPHRASE)
+    unlocked = unlock(home)
     assert [g.public for g in unlocked.identity.history] == [old_identity.public, unlocked.keys.public]
     assert node.read_identity(home) == unlocked.identity
 
 
 def test_a_key_file_of_another_node_is_refused(home, tmp_path):
     other = tmp_path / "other"
-    node.create_identity(home=other, party="JPN", passphrase=PASSPHRASE, at=AT, scrypt=FAST)
+    node.create_identity(home=other, party="JPN", passphrase=PASSPHRASE, at=AT, unsafe_fast_kdf=True)
     (home / KEY_FILE_NAME).write_bytes((other / KEY_FILE_NAME).read_bytes())
     before = snapshot(home)
-    for attempt in (lambda: node.unlock(home, PASSPHRASE), lambda: node.rotate_keys(home, PASSPHRASE, at=AT + DAY)):
+    for attempt in (lambda: unlock(home), lambda: rotate(home, at=AT + DAY)):
         with pytest.raises(ValidationError, match="does not belong"):
             attempt()
     assert snapshot(home) == before
