@@ -40,10 +40,10 @@ def test_create_list_show(accord, tmp_path):
     assert "text" not in shown.json()["portions"][0]
     opened = accord("records", "show", record_id, "--bodies", "--json", extra_env=PASS)
     assert opened.code == 0, opened.err
-    assert [p["text"] for p in opened.json()["portions"]] == [
-        "launch at 05:10 from Sohae",
-        "second portion: from a file\n",
-    ]
+    first, second = opened.json()["portions"]
+    assert first["text"] == "launch at 05:10 from Sohae"
+    assert second["file"]["name"] == "body.txt"  # a file portion stays a file, read with --out
+    assert second["file"]["size"] == len(b"second portion: from a file\n")
     assert accord("audit", "verify").code == 0
 
 

@@ -1,48 +1,90 @@
 """Records: create one (bodies encrypted at rest, its audit entry in the same transaction), list, show.
 
 ``Records.create`` checks a draft against the world (the node's own scheme, levels in
-use on the day, known parties in REL TO) before anything is written. A refused draft
-stores nothing but the audit entry of the refusal. An accepted one is encrypted
-portion by portion (``crypto.stream``: a fresh data key per body, wrapped under the
-node's body KEK and bound to the record and portion ids) and stored with its audit
-entry in one transaction. Bodies are decrypted only by ``show`` with the passphrase,
-and that read is audited too. Until ``EntryKind`` has a kind for records, creation,
-refusal and reading are ``access`` entries told apart by ``meta.action``.
+use on the day, known parties in REL TO) and opens every file portion before anything
+is written; a refused draft stores nothing but the audit entry of the refusal. Each
+body is encrypted under a fresh data key (``crypto.stream``), wrapped under the node's
+body KEK and bound to the record and portion ids: text into the database, a file
+streamed chunk by chunk, any bytes and any size, into ``bodies/<record>/<portion>.enc``
+under the node home. Those files are written and synced *before* the transaction that
+refers to them and removed if it fails, so a crash in between leaves at most an orphan
+that no row names and whose data key was never stored (:meth:`Records.orphans`).
+Bodies are decrypted only with the passphrase: by :meth:`Records.show` (audited; file
+portions streamed into a directory, each verified before any is put there) and by
+:meth:`Records.read_body` / :func:`decrypt_body` for other services, which audit their
+own use.
 """
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import datetime as dt
+import io
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import BinaryIO, Final
 
-from accord.audit.entry import EntryKind
+from accord.audit.entry import EntryKind, MetaValue
 from accord.canonical import sha256_hex
-from accord.crypto.stream import WrappedKey, decrypt_bytes, encrypt_bytes, unwrap_key, wrap_key
+from accord.crypto.stream import ByteWriter, KeyEncryptionKey, StreamDigest, encrypt_bytes, wrap_key
 from accord.domain.record import Portion, Precedence, Record
 from accord.domain.world import World
 from accord.errors import Error, UnknownReferenceError, ValidationError
+from accord.services import _record_bodies as files
 from accord.services import audit
 from accord.services._database import NodeService
+from accord.services._record_bodies import BODIES_DIR, FileBodySource, body_context, decrypt_body, file_body_source
 from accord.services.node import UnlockedNode, read_identity, unlock, utc_now
 from accord.storage.sql import SqlRecordStore
-from accord.storage.values import MAX_PAGE, InlineBody, StoredRecord
+from accord.storage.values import MAX_PAGE, Body, FileBody, InlineBody, StoredRecord
 
-__all__ = ["Page", "PortionDraft", "RecordDraft", "RecordView", "Records", "parse_portion", "parse_portions"]
+__all__ = [
+    "BODIES_DIR",
+    "ORPHAN_AGE",
+    "FileBodySource",
+    "FileView",
+    "Page",
+    "PortionDraft",
+    "RecordDraft",
+    "RecordView",
+    "Records",
+    "decrypt_body",
+    "file_body_source",
+    "parse_portion",
+    "parse_portion_file",
+    "parse_portions",
+]
+
+ORPHAN_AGE: Final = dt.timedelta(hours=1)
+"""How long an unreferenced body file is left alone: a creation writes its files moments
+before its transaction commits, so a younger one may be about to be referenced."""
 
 _MAX_REASON = 256  # an audit metadata value is short text
-_PORTION_SPEC = re.compile(r"(?P<level>[^:]+):(?P<rel_to>[^:]*):(?P<text>.*)", re.DOTALL)
+_PORTION_SPEC = re.compile(r"(?P<level>[^:]+):(?P<rel_to>[^:]*):(?P<rest>.*)", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PortionDraft:
-    """A portion as written: its level, REL TO parties and plaintext body."""
+    """A portion as written: its level, REL TO parties, and its text or the file holding its body."""
 
     level: str
     rel_to: tuple[str, ...]
-    text: str
+    text: str = ""
+    path: Path | None = None  # a file portion: any bytes, streamed, kept under the file's name
+
+
+def _split(spec: str, last: str) -> tuple[str, tuple[str, ...], str]:
+    match = _PORTION_SPEC.fullmatch(spec)
+    if match is None or not match["level"].strip():
+        msg = f"a portion is LEVEL:REL_TO,REL_TO:{last} (e.g. KOR/MIL-II:USA,JPN:{last.lower()}), not {spec!r}"
+        raise ValidationError(msg)
+    rel_to = tuple(p.strip() for p in match["rel_to"].split(",") if p.strip())
+    return match["level"].strip(), rel_to, match["rest"]
 
 
 def parse_portion(spec: str) -> PortionDraft:
@@ -51,12 +93,23 @@ def parse_portion(spec: str) -> PortionDraft:
     Raises:
         ValidationError: the spec does not have that shape.
     """
-    match = _PORTION_SPEC.fullmatch(spec)
-    if match is None or not match["level"].strip():
-        msg = f"a portion is LEVEL:REL_TO,REL_TO:TEXT (e.g. KOR/MIL-II:USA,JPN:text), not {spec!r}"
-        raise ValidationError(msg)
-    rel_to = tuple(p.strip() for p in match["rel_to"].split(",") if p.strip())
-    return PortionDraft(level=match["level"].strip(), rel_to=rel_to, text=match["text"])
+    level, rel_to, text = _split(spec, "TEXT")
+    return PortionDraft(level=level, rel_to=rel_to, text=text)
+
+
+def parse_portion_file(spec: str) -> PortionDraft:
+    """Read ``LEVEL:REL_TO,REL_TO:PATH``: a portion whose body is the file at PATH (any bytes).
+
+    Raises:
+        ValidationError: the spec does not have that shape (the file is checked on creation).
+    """
+    level, rel_to, path = _split(spec, "PATH")
+    return PortionDraft(level=level, rel_to=rel_to, path=Path(path))
+
+
+def parse_portions(specs: Sequence[str]) -> tuple[PortionDraft, ...]:
+    """:func:`parse_portion` for each of ``specs``."""
+    return tuple(parse_portion(s) for s in specs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,22 +124,44 @@ class RecordDraft:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FileView:
+    """A file portion as a reader sees it: name, size and SHA-256, and where it was written."""
+
+    name: str
+    size: int
+    sha256: str
+    written: Path | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form; ``written`` only when the plaintext was written out."""
+        out: dict[str, object] = {"name": self.name, "size": self.size, "sha256": self.sha256}
+        if self.written is not None:
+            out["written"] = str(self.written)
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordView:
-    """A stored record's markings, and its bodies by portion id when they were opened."""
+    """A stored record's markings, and, once opened, its text bodies and its files by portion id."""
 
     stored: StoredRecord
     bodies: dict[str, str] | None = None
+    files: dict[str, FileView] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
-        """JSON form: markings, and ``text`` per portion when the bodies were opened."""
+        """JSON form: markings; once opened, ``text`` or ``file`` per portion."""
         record = self.stored.record
         out = _markings(record) | {"added_at": self.stored.added_at}
         if self.bodies is not None:
-            bodies = self.bodies
-            out["portions"] = [
-                {"id": p.id, "level": p.level, "rel_to": sorted(p.rel_to), "text": bodies.get(p.id, "")}
-                for p in record.portions
-            ]
+            portions: list[dict[str, object]] = []
+            for p in record.portions:
+                item: dict[str, object] = {"id": p.id, "level": p.level, "rel_to": sorted(p.rel_to)}
+                if p.id in self.files:
+                    item["file"] = self.files[p.id].to_dict()
+                else:
+                    item["text"] = self.bodies.get(p.id, "")
+                portions.append(item)
+            out["portions"] = portions
         return out
 
 
@@ -111,10 +186,6 @@ def _markings(record: Record) -> dict[str, object]:
     }
 
 
-def _context(record_id: str, portion_id: str) -> bytes:
-    return f"accord.record-body/1:{record_id}:{portion_id}".encode()
-
-
 class Records(NodeService):
     """The node's records in its database; bodies under the node's KEK (``home``)."""
 
@@ -130,40 +201,72 @@ class Records(NodeService):
         """Check, encrypt and store a record with its audit entry, in one transaction.
 
         ``node`` is the node already unlocked (a caller creating many records unlocks
-        once); without it the passphrase opens the keys.
+        once); without it the passphrase opens the keys. File portions are streamed
+        (memory stays a few chunks whatever their size) into encrypted files written
+        before the transaction and removed if anything fails.
 
         Raises:
             ValidationError: the draft is refused (its refusal is audited, nothing else
                 is stored), or there is no passphrase (nothing is stored).
             IntegrityError: wrong passphrase.
+            StorageError: a body file or the database could not be written (nothing is stored).
         """
         at = at or utc_now()
         party = read_identity(self._home).party
-        try:
-            record = self._check(draft, party=party, world=world, on=at.date())
-        except ValidationError as e:
-            self._audit_refusal(e, party=party, at=at)
-            raise
-        node = node or unlock(self._home, passphrase)
-        bodies = {}
-        for portion, body in zip(record.portions, draft.portions, strict=True):
-            ciphertext, stream = encrypt_bytes(body.text.encode("utf-8"))
-            wrapped = wrap_key(stream.key, node.kek, context=_context(record.id, portion.id))
-            bodies[portion.id] = InlineBody(
-                ciphertext=ciphertext, key_id=node.kek.key_id, wrapped_key=wrapped.to_bytes()
-            )
-        with self._db.transaction("store the record") as session:
-            SqlRecordStore(session).add(record, added_at=audit.iso(at), bodies=bodies)
-            audit.append(
-                session,
-                kind=EntryKind.RECORD,
-                actor=party,
-                at=at,
-                subjects=(record.id,),
-                digests={"record": sha256_hex(_markings(record))},
-                meta={"action": "record.create", "portions": len(record.portions)},
-            )
+        with contextlib.ExitStack() as opened:
+            try:
+                record = self._check(draft, party=party, world=world, on=at.date())
+                sources = files.open_files([p.path for p in draft.portions], opened)
+            except ValidationError as e:
+                self._audit_refusal(e, party=party, at=at)
+                raise
+            node = node or unlock(self._home, passphrase)
+            written: list[Path] = []
+            try:
+                bodies = {
+                    portion.id: self._encrypt(record.id, portion.id, body, sources.get(i), node.kek, written)
+                    for i, (portion, body) in enumerate(zip(record.portions, draft.portions, strict=True))
+                }
+                with self._db.transaction("store the record") as session:
+                    SqlRecordStore(session).add(record, added_at=audit.iso(at), bodies=bodies)
+                    audit.append(
+                        session,
+                        kind=EntryKind.RECORD,
+                        actor=party,
+                        at=at,
+                        subjects=(record.id,),
+                        digests={"record": sha256_hex(_markings(record))},
+                        meta={"action": "record.create", "portions": len(record.portions)},
+                    )
+            except BaseException:
+                # Files first, then the commit: undo the files, whatever stopped us.
+                files.remove(written, up_to=self._home / BODIES_DIR)
+                raise
         return record
+
+    def _encrypt(  # noqa: PLR0913 - the body, which portion it is, its source and the key
+        self,
+        record_id: str,
+        portion_id: str,
+        draft: PortionDraft,
+        source: BinaryIO | None,
+        kek: KeyEncryptionKey,
+        written: list[Path],
+    ) -> Body:
+        if source is None or draft.path is None:
+            ciphertext, stream = encrypt_bytes(draft.text.encode("utf-8"))
+            wrapped = wrap_key(stream.key, kek, context=body_context(record_id, portion_id)).to_bytes()
+            return InlineBody(ciphertext=ciphertext, key_id=kek.key_id, wrapped_key=wrapped)
+        relative = f"{BODIES_DIR}/{record_id}/{portion_id}.enc"
+        stream = files.write_encrypted(source, draft.path, self._home / relative, written)
+        return FileBody(
+            path=relative,
+            size=stream.digest.length,
+            sha256=stream.digest.sha256,
+            key_id=kek.key_id,
+            wrapped_key=wrap_key(stream.key, kek, context=body_context(record_id, portion_id)).to_bytes(),
+            name=draft.path.name,
+        )
 
     @staticmethod
     def _check(draft: RecordDraft, *, party: str, world: World, on: dt.date) -> Record:
@@ -184,7 +287,10 @@ class Records(NodeService):
                 msg = f"portion {i}: level {body.level} is not in use on {on.isoformat()}"
                 raise ValidationError(msg)
             world.check_parties(body.rel_to)
-            if not body.text.strip():
+            if body.path is not None and body.text:
+                msg = f"portion {i} has both text and a file; give one"
+                raise ValidationError(msg)
+            if body.path is None and not body.text.strip():
                 msg = f"portion {i} has no text"
                 raise ValidationError(msg)
             portions.append(Portion(id=str(i), level=level.id, rel_to=frozenset(body.rel_to)))
@@ -217,11 +323,31 @@ class Records(NodeService):
         items = tuple(found[:limit])
         return Page(items=items, next_cursor=items[-1].record.id if len(found) > limit else None)
 
-    def show(self, record_id: str, *, passphrase: str | None = None, at: dt.datetime | None = None) -> RecordView:
+    def show(
+        self,
+        record_id: str,
+        *,
+        passphrase: str | None = None,
+        at: dt.datetime | None = None,
+        out: Path | None = None,
+        force: bool = False,
+    ) -> RecordView:
         """A record's markings; with the passphrase also its bodies (the read is audited).
+
+        Text bodies come back in the view, file portions as their name, size and
+        SHA-256. With ``out`` (an existing directory) each file portion is also
+        streamed, decrypted, to ``out/<its name>``: all of them go to temporary files
+        there and are checked (every chunk, the size, the SHA-256) before the read is
+        audited and any is renamed into place, so a failure leaves ``out`` as it was.
+        An existing file is refused unless ``force``.
 
         Raises:
             UnknownReferenceError: no such record.
+            ValidationError: ``out`` without a passphrase, not a directory, or holding
+                a file of that name (without ``force``); nothing is written.
+            IntegrityError: wrong passphrase, or a body failed its check (one opaque
+                error); nothing is written.
+            StorageError: a body's file is missing or unreadable.
         """
         with self._db.transaction("read the record") as session:
             store = SqlRecordStore(session)
@@ -229,28 +355,86 @@ class Records(NodeService):
             if stored is None:
                 msg = f"no record {record_id!r} on this node"
                 raise UnknownReferenceError(msg, hint="`accord records list` shows the records")
-            if passphrase is None:
+            if passphrase is None and out is None:
                 return RecordView(stored=stored)
             encrypted = store.bodies(record_id)
+        names = files.file_names(encrypted)
+        targets = files.targets(out, names, force=force) if out is not None else {}
         node = unlock(self._home, passphrase)
-        texts = {}
+        texts, views = {}, {}
         for portion_id, body in encrypted.items():
-            if not isinstance(body, InlineBody):
+            if isinstance(body, FileBody):
+                views[portion_id] = FileView(name=names[portion_id], size=body.size, sha256=body.sha256)
                 continue
-            key = unwrap_key(WrappedKey.from_bytes(body.wrapped_key), node.kek, context=_context(record_id, portion_id))
-            texts[portion_id] = decrypt_bytes(body.ciphertext, key).decode("utf-8")
+            plain = io.BytesIO()
+            decrypt_body(self._home, record_id, portion_id, body, plain, kek=node.kek)
+            texts[portion_id] = plain.getvalue().decode("utf-8")
+        temps: dict[str, Path] = {}
+        try:
+            for portion_id, target in targets.items():
+                temps[portion_id] = files.decrypt_beside(
+                    target,
+                    partial(decrypt_body, self._home, record_id, portion_id, encrypted[portion_id], kek=node.kek),
+                )
+            meta: dict[str, MetaValue] = {"action": "record.read"} | ({"files": len(targets)} if targets else {})
+            self._audit_read(node, record_id, at=at or utc_now(), meta=meta)
+            for portion_id, target in targets.items():
+                files.place(temps[portion_id], target, force=force)
+                del temps[portion_id]
+                views[portion_id] = replace(views[portion_id], written=target)
+        finally:
+            files.remove(list(temps.values()), up_to=out or self._home)
+        if out is not None:
+            files.sync_directory(out)
+        return RecordView(stored=stored, bodies=texts, files=views)
+
+    def _audit_read(self, node: UnlockedNode, record_id: str, *, at: dt.datetime, meta: dict[str, MetaValue]) -> None:
         with self._db.transaction("audit the read") as session:
             audit.append(
-                session,
-                kind=EntryKind.ACCESS,
-                actor=node.identity.party,
-                at=at or utc_now(),
-                subjects=(record_id,),
-                meta={"action": "record.read"},
+                session, kind=EntryKind.ACCESS, actor=node.identity.party, at=at, subjects=(record_id,), meta=meta
             )
-        return RecordView(stored=stored, bodies=texts)
 
+    def read_body(self, record_id: str, portion_id: str, sink: ByteWriter, *, node: UnlockedNode) -> StreamDigest:
+        """Stream one portion's plaintext into ``sink`` (see :func:`decrypt_body`); not audited.
 
-def parse_portions(specs: Sequence[str]) -> tuple[PortionDraft, ...]:
-    """:func:`parse_portion` for each of ``specs``."""
-    return tuple(parse_portion(s) for s in specs)
+        Raises:
+            UnknownReferenceError: no such record, or no body for that portion.
+            IntegrityError: the body failed its check; discard what ``sink`` received.
+            StorageError: the body's file is missing or unreadable.
+        """
+        with self._db.transaction("read the body") as session:
+            body = SqlRecordStore(session).bodies(record_id).get(portion_id)
+        if body is None:
+            msg = f"record {record_id} has no body for portion {portion_id!r}"
+            raise UnknownReferenceError(msg)
+        return decrypt_body(self._home, record_id, portion_id, body, sink, kek=node.kek)
+
+    def orphans(self, *, older_than: dt.timedelta = ORPHAN_AGE, at: dt.datetime | None = None) -> builtins.list[str]:
+        """Files under ``bodies/`` that no stored body names, unchanged for ``older_than``.
+
+        Paths relative to the node home, sorted. An orphan is left by a creation that
+        stopped between writing its files and committing (a crash, a killed process):
+        its data key was never stored, so it can never be decrypted; it only takes
+        space. Younger files are skipped: a creation may be about to commit them.
+        """
+        root = self._home / BODIES_DIR
+        if not root.is_dir():
+            return []
+        # Not utc_now(), which drops the fraction: with no age, a file of this second counts too.
+        cutoff = ((at or dt.datetime.now(dt.UTC)) - older_than).timestamp()
+        candidates = sorted(
+            path.relative_to(self._home).as_posix()
+            for path in root.rglob("*")
+            if (path.is_file() or path.is_symlink()) and path.lstat().st_mtime <= cutoff
+        )
+        with self._db.transaction("find orphan body files") as session:
+            referenced = SqlRecordStore(session).referenced_paths(candidates)
+        return [path for path in candidates if path not in referenced]
+
+    def remove_orphans(
+        self, *, older_than: dt.timedelta = ORPHAN_AGE, at: dt.datetime | None = None
+    ) -> builtins.list[str]:
+        """Delete what :meth:`orphans` finds (and directories left empty); return their paths."""
+        found = self.orphans(older_than=older_than, at=at)
+        files.remove([self._home / path for path in found], up_to=self._home / BODIES_DIR)
+        return found

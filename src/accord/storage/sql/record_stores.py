@@ -45,6 +45,7 @@ from accord.storage.values import (
 __all__ = ["SqlRecordStore", "SqlReleaseStore"]
 
 _TEXT, _FILE = "text", "file"
+_PATHS_PER_QUERY = 500  # well under every driver's limit on bound parameters
 
 
 def _after(session: Session, table: Table, key: str | None, what: str) -> int:
@@ -143,6 +144,20 @@ class SqlRecordStore:
             return {row["portion_id"]: _body(row) for row in self._session.execute(query).mappings()}
         except (Error, TypeError, ValueError) as e:
             unreadable("bodies of record", record_id, e)
+
+    def referenced_paths(self, paths: Collection[str]) -> set[str]:
+        """Those of ``paths`` (relative to the node home) that a stored file body names.
+
+        What tells an orphan body file (written by a creation that never committed)
+        from a body in use, by exact path, whatever directory layout wrote it.
+        """
+        found: set[str] = set()
+        wanted = sorted(set(paths))
+        column = nt.record_bodies.c.path
+        for start in range(0, len(wanted), _PATHS_PER_QUERY):
+            batch = wanted[start : start + _PATHS_PER_QUERY]
+            found.update(self._session.execute(select(column).where(column.in_(batch))).scalars())
+        return found
 
     def list(
         self,
