@@ -27,9 +27,12 @@ from accord.domain.obligation import (
     ReclassificationNotice,
 )
 from accord.domain.party import Party
+from accord.domain.person import Person, Role
 from accord.domain.record import Record
 from accord.domain.world import World
 from accord.storage import _rules as rules
+from accord.storage import people as accounts
+from accord.storage.people import Account, ApiToken, WebSession
 from accord.storage.values import (
     Body,
     FileBody,
@@ -47,6 +50,7 @@ from accord.storage.values import (
 __all__ = [
     "InMemoryAuditStore",
     "InMemoryObligationStore",
+    "InMemoryPeopleStore",
     "InMemoryRecordStore",
     "InMemoryReleaseStore",
     "InMemoryWorldStore",
@@ -404,3 +408,143 @@ def _page(kept: dict[str, _V], after: str | None, limit: int, what: str, keep: C
     if after is not None:
         start = keys.index(rules.known(after if after in kept else None, what, after)) + 1
     return list(islice((kept[k] for k in keys[start:] if keep(kept[k])), limit))
+
+
+class InMemoryPeopleStore:
+    """A :class:`~accord.storage.ports.PeopleStore` that keeps accounts, tokens and sessions in memory."""
+
+    def __init__(self) -> None:
+        """Start with no people."""
+        self._accounts: dict[str, Account] = {}
+        self._first: str | None = None
+        self._tokens: dict[str, ApiToken] = {}
+        self._sessions: dict[str, WebSession] = {}
+
+    def claim_first(self, person_id: str, *, at: str) -> None:
+        """Record the node's first person."""
+        accounts.check_stamp(at, "at")
+        if self._first is not None or self._accounts:
+            accounts.refuse_first()
+        self._first = person_id
+
+    def hold(self) -> None:
+        """Nothing to hold: one caller at a time."""
+
+    def add(self, account: Account) -> None:
+        """Store a new account."""
+        accounts.check_account(account)
+        _add(self._accounts, "person", account.id, account)
+
+    def get(self, person_id: str) -> Account | None:
+        """The account, or ``None``."""
+        return self._accounts.get(person_id)
+
+    def list(self, *, after: str | None = None, limit: int = 100) -> Sequence[Account]:
+        """Accounts by id after ``after``."""
+        check_page(limit)
+        return list(islice((self._accounts[k] for k in sorted(self._accounts) if after is None or k > after), limit))
+
+    def count(self) -> int:
+        """How many people there are."""
+        return len(self._accounts)
+
+    def active_holders(self, role: Role) -> Sequence[str]:
+        """Unlocked holders of ``role``, by id."""
+        return sorted(a.id for a in self._accounts.values() if role in a.person.roles and not a.locked)
+
+    def update(self, person: Person, *, at: str) -> Account:
+        """Replace the person's fields."""
+        accounts.check_stamp(at, "at")
+        kept = self._known(person.id)
+        accounts.check_same_party(kept, person)
+        self._accounts[person.id] = replace(kept, person=person, updated_at=at)
+        return self._accounts[person.id]
+
+    def set_password(self, person_id: str, password_hash: str, *, at: str) -> None:
+        """Keep a new password hash."""
+        accounts.check_hash(password_hash)
+        accounts.check_stamp(at, "at")
+        kept = self._known(person_id)
+        self._accounts[person_id] = replace(kept, password_hash=password_hash, updated_at=at)
+
+    def add_failure(self, person_id: str) -> int:
+        """One more failed login."""
+        kept = self._known(person_id)
+        self._accounts[person_id] = replace(kept, failures=kept.failures + 1)
+        return kept.failures + 1
+
+    def lock_out(self, person_id: str, *, until: str) -> None:
+        """Refuse password logins until ``until``."""
+        accounts.check_stamp(until, "until")
+        self._accounts[person_id] = replace(self._known(person_id), failures=0, locked_out_until=until)
+
+    def clear_failures(self, person_id: str) -> None:
+        """Forget failures and lock-out."""
+        self._accounts[person_id] = replace(self._known(person_id), failures=0, locked_out_until=None)
+
+    def set_locked(self, person_id: str, *, locked: bool, at: str) -> Account:
+        """Lock or unlock."""
+        accounts.check_stamp(at, "at")
+        kept = self._known(person_id)
+        if locked:
+            self._accounts[person_id] = replace(kept, locked=True, updated_at=at)
+        else:
+            self._accounts[person_id] = replace(kept, locked=False, updated_at=at, failures=0, locked_out_until=None)
+        return self._accounts[person_id]
+
+    def _known(self, person_id: str) -> Account:
+        return rules.known(self._accounts.get(person_id), "person", person_id)
+
+    def add_token(self, token: ApiToken) -> None:
+        """Keep a new token."""
+        accounts.check_token(token)
+        self._known(token.person_id)
+        _add(self._tokens, "token", token.id, token)
+
+    def token(self, token_id: str) -> ApiToken | None:
+        """The token, or ``None``."""
+        return self._tokens.get(token_id)
+
+    def tokens(self, *, person_id: str | None = None) -> Sequence[ApiToken]:
+        """Tokens, oldest first."""
+        found = [t for t in self._tokens.values() if person_id is None or t.person_id == person_id]
+        return sorted(found, key=lambda t: (t.created_at, t.id))
+
+    def revoke_token(self, token_id: str, *, at: str) -> ApiToken:
+        """Revoke a token."""
+        accounts.check_stamp(at, "at")
+        kept = rules.known(self._tokens.get(token_id), "token", token_id)
+        accounts.check_not_revoked(kept)
+        self._tokens[token_id] = replace(kept, revoked_at=at)
+        return self._tokens[token_id]
+
+    def add_session(self, session: WebSession) -> None:
+        """Keep a new session."""
+        accounts.check_session(session)
+        self._known(session.person_id)
+        if session.key in self._sessions:
+            accounts.refuse_session()
+        self._sessions[session.key] = session
+
+    def session(self, key: str) -> WebSession | None:
+        """The session, or ``None``."""
+        return self._sessions.get(key)
+
+    def end_session(self, key: str) -> bool:
+        """Forget a session."""
+        return self._sessions.pop(key, None) is not None
+
+    def end_sessions(self, person_id: str) -> int:
+        """Forget a person's sessions."""
+        keys = [k for k, s in self._sessions.items() if s.person_id == person_id]
+        for key in keys:
+            del self._sessions[key]
+        return len(keys)
+
+    def remove_expired_sessions(self, *, now: str) -> int:
+        """Forget expired sessions."""
+        accounts.check_stamp(now, "now")
+        keys = [k for k, s in self._sessions.items() if s.expires_at <= now]
+        for key in keys:
+            del self._sessions[key]
+        return len(keys)

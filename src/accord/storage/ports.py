@@ -26,8 +26,10 @@ from accord.domain.obligation import (
     RecallAcknowledgement,
     ReclassificationNotice,
 )
+from accord.domain.person import Person, Role
 from accord.domain.record import Record
 from accord.domain.world import World
+from accord.storage.people import Account, ApiToken, WebSession
 from accord.storage.values import (
     Body,
     RecallState,
@@ -40,7 +42,7 @@ from accord.storage.values import (
     StoredRecord,
 )
 
-__all__ = ["AuditStore", "ObligationStore", "RecordStore", "ReleaseStore", "WorldStore"]
+__all__ = ["AuditStore", "ObligationStore", "PeopleStore", "RecordStore", "ReleaseStore", "WorldStore"]
 
 
 class WorldStore(Protocol):
@@ -341,4 +343,156 @@ class ObligationStore(Protocol):
 
     def reports(self, *, record_id: str | None = None, state: ReportState | None = None) -> Sequence[ReportStatus]:
         """Compromise reports matching every filter given."""
+        ...
+
+
+class PeopleStore(Protocol):
+    """The node's people (accounts with roles, clearance and need-to-know), API tokens and web sessions.
+
+    People are listed by id. The first person is claimed once (:meth:`claim_first`),
+    and :meth:`hold` serialises changes that must see every other one (the last
+    administrator is never removed or locked). Failed logins are counted with an
+    atomic increment, so that concurrent failures on several workers all count.
+    Secrets never reach the store: it keeps Argon2 hashes and SHA-256 digests.
+    """
+
+    def claim_first(self, person_id: str, *, at: str) -> None:
+        """Record that ``person_id`` is the node's first person (its bootstrap administrator).
+
+        Raises:
+            ValidationError: the node already has people, or a first one was claimed.
+        """
+        ...
+
+    def hold(self) -> None:
+        """Hold the people lock until the caller's transaction ends (a no-op in memory)."""
+        ...
+
+    def add(self, account: Account) -> None:
+        """Store a new account.
+
+        Raises:
+            ValidationError: its id is taken, or a time or hash is malformed.
+        """
+        ...
+
+    def get(self, person_id: str) -> Account | None:
+        """The account with this id, or ``None``."""
+        ...
+
+    def list(self, *, after: str | None = None, limit: int = 100) -> Sequence[Account]:
+        """Up to ``limit`` accounts by id, after the id ``after``.
+
+        Raises:
+            ValidationError: ``limit`` is not 1..MAX_PAGE.
+        """
+        ...
+
+    def count(self) -> int:
+        """How many people there are."""
+        ...
+
+    def active_holders(self, role: Role) -> Sequence[str]:
+        """The ids of the people holding ``role`` who are not locked, by id."""
+        ...
+
+    def update(self, person: Person, *, at: str) -> Account:
+        """Replace the person's name, clearance, need-to-know and roles (their party stays).
+
+        Raises:
+            UnknownReferenceError: no such person.
+            ValidationError: another party than the one stored.
+        """
+        ...
+
+    def set_password(self, person_id: str, password_hash: str, *, at: str) -> None:
+        """Keep a new password hash for the person.
+
+        Raises:
+            UnknownReferenceError: no such person.
+            ValidationError: not an Argon2 hash.
+        """
+        ...
+
+    def add_failure(self, person_id: str) -> int:
+        """Count one more failed login; the count after it.
+
+        Raises:
+            UnknownReferenceError: no such person.
+        """
+        ...
+
+    def lock_out(self, person_id: str, *, until: str) -> None:
+        """Refuse password logins until ``until``; the failure count starts again from 0.
+
+        Raises:
+            UnknownReferenceError: no such person.
+        """
+        ...
+
+    def clear_failures(self, person_id: str) -> None:
+        """Forget failed logins and any lock-out (after a successful login).
+
+        Raises:
+            UnknownReferenceError: no such person.
+        """
+        ...
+
+    def set_locked(self, person_id: str, *, locked: bool, at: str) -> Account:
+        """Lock or unlock the person; unlocking also clears failures and any lock-out.
+
+        Raises:
+            UnknownReferenceError: no such person.
+        """
+        ...
+
+    def add_token(self, token: ApiToken) -> None:
+        """Keep a new API token (its digest).
+
+        Raises:
+            UnknownReferenceError: no such person.
+            ValidationError: its id is taken, or a field is malformed.
+        """
+        ...
+
+    def token(self, token_id: str) -> ApiToken | None:
+        """The token with this id, or ``None``."""
+        ...
+
+    def tokens(self, *, person_id: str | None = None) -> Sequence[ApiToken]:
+        """Tokens (of one person, if given), oldest first."""
+        ...
+
+    def revoke_token(self, token_id: str, *, at: str) -> ApiToken:
+        """Revoke a token at ``at``; the token as now stored.
+
+        Raises:
+            UnknownReferenceError: no such token.
+            ValidationError: it was already revoked.
+        """
+        ...
+
+    def add_session(self, session: WebSession) -> None:
+        """Keep a new web session.
+
+        Raises:
+            UnknownReferenceError: no such person.
+            ValidationError: its key is taken, or a field is malformed.
+        """
+        ...
+
+    def session(self, key: str) -> WebSession | None:
+        """The session with this key, or ``None``."""
+        ...
+
+    def end_session(self, key: str) -> bool:
+        """Forget a session; whether there was one."""
+        ...
+
+    def end_sessions(self, person_id: str) -> int:
+        """Forget every session of a person; how many there were."""
+        ...
+
+    def remove_expired_sessions(self, *, now: str) -> int:
+        """Forget sessions that expired at or before ``now``; how many there were."""
         ...

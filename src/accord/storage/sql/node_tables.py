@@ -19,6 +19,7 @@ from typing import Final
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -34,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import SchemaItem
 
+from accord.domain.person import Role
 from accord.domain.record import Precedence
 from accord.storage.sql.tables import FINGERPRINT, PARTY_CODE, _one_of, metadata
 from accord.storage.values import RecallState, ReleaseState, ReportState
@@ -43,14 +45,20 @@ __all__ = [
     "COUNTERS",
     "NODE_TABLES",
     "OBLIGATIONS",
+    "PEOPLE_TABLES",
     "RECORDS",
     "RELEASES",
+    "api_tokens",
     "audit_checkpoints",
     "audit_entries",
     "compromise_reports",
     "consents",
     "counters",
     "investigation_results",
+    "people",
+    "people_guard",
+    "person_roles",
+    "person_topics",
     "portion_rel_to",
     "recall_acknowledgements",
     "recalls",
@@ -61,6 +69,7 @@ __all__ = [
     "records",
     "release_agreements",
     "releases",
+    "web_sessions",
 ]
 
 AUDIT: Final = "audit_entries"
@@ -331,6 +340,104 @@ investigation_results = Table(
     *_signed(),
 )
 
+# -- people: accounts, API tokens, web sessions -----------------------------------------
+# Times are fixed-width UTC stamps (2026-03-01T09:00:00.000000Z), so text order is time
+# order. No secret is stored: passwords as Argon2 hashes, tokens and session ids as
+# SHA-256 digests.
+
+
+def _stamp(name: str, *, nullable: bool = False) -> Column[str]:
+    return Column(name, Text, nullable=nullable)
+
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", Text, primary_key=True),
+    # Always the node's own party; kept so that a row read back is a whole Person.
+    Column("party", String(PARTY_CODE), nullable=False),
+    Column("name", Text, nullable=False),
+    # A level of the party's scheme, checked against the world when granted; no foreign
+    # key, since the world is replaced when agreements change.
+    Column("clearance", Text, nullable=True),
+    # Argon2id in PHC form: the salt and the cost travel with the hash. NULL: no
+    # password set, so no password login.
+    Column("password_hash", Text, nullable=True),
+    # Consecutive failed logins, raised by `failures = failures + 1` so that failures
+    # on several workers at once all count.
+    Column("failures", Integer, nullable=False),
+    _stamp("locked_out_until", nullable=True),
+    Column("locked", Boolean, nullable=False),
+    _stamp("created_at"),
+    _stamp("updated_at"),
+    CheckConstraint("failures >= 0", name="failures_not_negative"),
+)
+
+person_roles = Table(
+    "person_roles",
+    metadata,
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    # Indexed (as the key's second column it would not be): the last administrator is
+    # found by role.
+    Column("role", String(32), primary_key=True, index=True),
+    # A role this code cannot read back would make the person unreadable.
+    _one_of("role", Role, "role_known"),
+)
+
+person_topics = Table(
+    "person_topics",
+    metadata,
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic", Text, primary_key=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    # The token's public id, the part of the token it is looked up by.
+    Column("id", Text, primary_key=True),
+    # No cascade: tokens stay as the record of who could act, like their audit entries.
+    Column("person_id", ForeignKey("people.id"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("digest", String(FINGERPRINT), nullable=False),
+    # Action names separated by spaces, or '*' for whatever the person's roles allow.
+    Column("scopes", Text, nullable=False),
+    _stamp("created_at"),
+    # Required: a token that never expires outlives the reason it was issued for.
+    _stamp("expires_at"),
+    _stamp("revoked_at", nullable=True),
+    CheckConstraint(f"length(digest) = {FINGERPRINT}", name="digest_size"),
+    CheckConstraint("scopes <> ''", name="scopes_not_empty"),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # The SHA-256 digest of the session id: a copy of the database opens no session.
+    Column("key", String(FINGERPRINT), primary_key=True),
+    Column("person_id", ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True),
+    _stamp("created_at"),
+    _stamp("expires_at"),
+)
+
+people_guard = Table(
+    "people_guard",
+    metadata,
+    # One row, inserted by the first administrator's creation: its primary key is what
+    # stops two bootstraps racing on PostgreSQL from both succeeding.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("first_person", Text, nullable=False),
+    _stamp("claimed_at"),
+    # Raised by every change that must see all the others (roles, locks), which
+    # row-locks the guard until that transaction ends: two officers demoting the last
+    # two administrators at once cannot both succeed.
+    Column("changes", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+)
+
+PEOPLE_TABLES: Final[tuple[Table, ...]] = (people, person_roles, person_topics, api_tokens, web_sessions, people_guard)
+"""The people tables (revision c4e1a7d2b9f3), parents before children."""
+
 NODE_TABLES: Final[tuple[Table, ...]] = (
     counters,
     records,
@@ -348,5 +455,6 @@ NODE_TABLES: Final[tuple[Table, ...]] = (
     recall_acknowledgements,
     compromise_reports,
     investigation_results,
+    *PEOPLE_TABLES,
 )
 """Every table of this module, parents before children."""
