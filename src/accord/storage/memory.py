@@ -9,7 +9,7 @@ that cannot fail, which is all a single-threaded caller can observe.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from itertools import islice
 from typing import TypeVar
@@ -124,6 +124,14 @@ class InMemoryRecordStore:
         """The record's bodies by portion id."""
         return dict(rules.known(self._bodies.get(record_id), "record", record_id))
 
+    def get_many(self, record_ids: Collection[str]) -> dict[str, StoredRecord]:
+        """The records kept among ``record_ids``, by id."""
+        return {i: self._records[i] for i in set(record_ids) if i in self._records}
+
+    def bodies_many(self, record_ids: Collection[str]) -> dict[str, dict[str, Body]]:
+        """The bodies of each of ``record_ids`` that has any."""
+        return {i: dict(self._bodies[i]) for i in set(record_ids) if self._bodies.get(i)}
+
     def list(
         self,
         *,
@@ -166,6 +174,23 @@ class InMemoryReleaseStore:
         rules.check_outgoing(release)
         self._check_free(release)
         self._keep(release)
+
+    def add_many(self, releases: Sequence[Release]) -> None:
+        """Keep outgoing releases, all or none."""
+        seen: set[str] = set()
+        messages: set[str] = set()
+        for release in releases:
+            rules.check_outgoing(release)
+            self._check_free(release)
+            if release.id in seen:
+                rules.refuse_duplicate("release", release.id)
+            if release.message_id is not None and release.message_id in messages:
+                rules.refuse_duplicate("message", release.message_id)
+            seen.add(release.id)
+            if release.message_id is not None:
+                messages.add(release.message_id)
+        for release in releases:
+            self._keep(release)
 
     def add_received(self, release: Release) -> bool:
         """Keep a received release once per message id."""

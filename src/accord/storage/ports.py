@@ -13,7 +13,7 @@ longer read back (changed outside Accord) raise ``StorageError``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol
 
 from accord.audit.checkpoint import Checkpoint
@@ -94,6 +94,14 @@ class RecordStore(Protocol):
         """The stored record (portions without text), or ``None``."""
         ...
 
+    def get_many(self, record_ids: Collection[str]) -> dict[str, StoredRecord]:
+        """The stored records among ``record_ids``, by id; ids not stored are absent."""
+        ...
+
+    def bodies_many(self, record_ids: Collection[str]) -> dict[str, dict[str, Body]]:
+        """The encrypted bodies of each of ``record_ids`` that has any, as :meth:`bodies` gives them."""
+        ...
+
     def bodies(self, record_id: str) -> dict[str, Body]:
         """The encrypted bodies of a record's portions, by portion id, in portion order.
 
@@ -140,6 +148,15 @@ class ReleaseStore(Protocol):
 
         Raises:
             ValidationError: another state, or its id or message id is taken.
+        """
+        ...
+
+    def add_many(self, releases: Sequence[Release]) -> None:
+        """Store outgoing releases, all or none, numbered in the order given.
+
+        Raises:
+            ValidationError: as :meth:`add` for any of them, or an id or message id
+                given twice; nothing is stored.
         """
         ...
 

@@ -129,6 +129,35 @@ class SqlRecordStore:
         found = self._load(select(nt.records).where(nt.records.c.id == record_id))
         return found[0] if found else None
 
+    def get_many(self, record_ids: Collection[str]) -> dict[str, StoredRecord]:
+        """The stored records among ``record_ids``, by id (see ``RecordStore.get_many``)."""
+        wanted = sorted(set(record_ids))
+        found: dict[str, StoredRecord] = {}
+        for start in range(0, len(wanted), _PATHS_PER_QUERY):
+            batch = wanted[start : start + _PATHS_PER_QUERY]
+            found.update((s.record.id, s) for s in self._load(select(nt.records).where(nt.records.c.id.in_(batch))))
+        return found
+
+    def bodies_many(self, record_ids: Collection[str]) -> dict[str, dict[str, Body]]:
+        """The encrypted bodies of each of ``record_ids`` that has any (see ``RecordStore.bodies_many``)."""
+        wanted = sorted(set(record_ids))
+        b, p = nt.record_bodies, nt.record_portions
+        found: dict[str, dict[str, Body]] = defaultdict(dict)
+        for start in range(0, len(wanted), _PATHS_PER_QUERY):
+            batch = wanted[start : start + _PATHS_PER_QUERY]
+            query = (
+                select(b)
+                .join(p, (p.c.record_id == b.c.record_id) & (p.c.portion_id == b.c.portion_id))
+                .where(b.c.record_id.in_(batch))
+                .order_by(b.c.record_id, p.c.position)
+            )
+            try:
+                for row in self._session.execute(query).mappings():
+                    found[row["record_id"]][row["portion_id"]] = _body(row)
+            except (Error, TypeError, ValueError) as e:
+                unreadable("bodies of records", ", ".join(batch), e)
+        return dict(found)
+
     def bodies(self, record_id: str) -> dict[str, Body]:
         """The record's encrypted bodies by portion id, in portion order."""
         if not self.exists(record_id):
@@ -254,6 +283,44 @@ class SqlReleaseStore:
         self._check_free(release)
         with racing(self._session, lambda: self._check_free(release)):
             self._write(release)
+
+    def add_many(self, releases: Sequence[Release]) -> None:
+        """Store outgoing releases, all or none (see ``ReleaseStore.add_many``)."""
+        if not releases:
+            return
+        for release in releases:
+            rules.check_outgoing(release)
+        self._check_all_free(releases)
+        with racing(self._session, lambda: self._check_all_free(releases)):
+            first = take_number(self._session, nt.RELEASES, len(releases))
+            self._session.execute(
+                insert(nt.releases), [{"seq": first + i, **_release_row(r)} for i, r in enumerate(releases)]
+            )
+            agreements = [
+                {"release_id": r.id, "position": i, "agreement_id": a, "fingerprint": f}
+                for r in releases
+                for i, (a, f) in enumerate(r.agreements)
+            ]
+            if agreements:
+                self._session.execute(insert(nt.release_agreements), agreements)
+
+    def _check_all_free(self, releases: Sequence[Release]) -> None:
+        ids = [r.id for r in releases]
+        messages = [r.message_id for r in releases if r.message_id is not None]
+        for seen, what in ((ids, "release"), (messages, "message")):
+            if len(set(seen)) != len(seen):
+                rules.refuse_duplicate(what, min(x for x in seen if seen.count(x) > 1))
+        rl = nt.releases
+        for start in range(0, len(ids), _PATHS_PER_QUERY):
+            taken = self._session.execute(select(rl.c.id).where(rl.c.id.in_(ids[start : start + _PATHS_PER_QUERY])))
+            for release_id in taken.scalars():
+                rules.refuse_duplicate("release", release_id)
+        for start in range(0, len(messages), _PATHS_PER_QUERY):
+            batch = messages[start : start + _PATHS_PER_QUERY]
+            for message_id in self._session.execute(
+                select(rl.c.message_id).where(rl.c.message_id.in_(batch))
+            ).scalars():
+                rules.refuse_duplicate("message", message_id)
 
     def add_received(self, release: Release) -> bool:
         """Store a received release once per message id (see ``ReleaseStore.add_received``)."""
