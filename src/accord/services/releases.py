@@ -61,7 +61,7 @@ from accord.services._release_message import (
 from accord.services.node import NodeIdentity, UnlockedNode, read_identity, utc_now, write_atomically
 from accord.services.obligations import latest_levels
 from accord.storage.sql import SqlRecordStore, SqlReleaseStore
-from accord.storage.values import InlineBody, Release, ReleaseState
+from accord.storage.values import Body, InlineBody, Release, ReleaseState
 
 __all__ = [
     "OpenedRelease",
@@ -225,11 +225,14 @@ class Releases(NodeService):
         try:
             with self._db.transaction("release the records") as session:
                 records = SqlRecordStore(session)
-                releases = SqlReleaseStore(session)
+                wanted = [r.record_id for r in requests]
+                stored_records = records.get_many(wanted)
+                stored_bodies = records.bodies_many(wanted)
                 outcomes = []
+                sealed = []
                 entries = []
                 for request in requests:
-                    stored = records.get(request.record_id)
+                    stored = stored_records.get(request.record_id)
                     if stored is None:
                         msg = f"no record {request.record_id!r} on this node"
                         raise UnknownReferenceError(msg, hint="`accord records list` shows the records")
@@ -238,35 +241,19 @@ class Releases(NodeService):
                         outcomes.append(ReleaseOutcome(decision=decision))
                         entries.append(_denial_entry(decision, party=party, at=at))
                         continue
-                    texts = self._texts(records, stored.record.id, decision.released_portions, node)
+                    texts = _texts(stored_bodies.get(stored.record.id, {}), stored.record.id, decision, node)
                     release, message, entry = _seal(
                         stored.record, decision, texts, signer=signer, next_hops=next_hops, party=party, at=at
                     )
-                    releases.add(release)
+                    sealed.append(release)
                     outcomes.append(ReleaseOutcome(decision=decision, release=release, message=message))
                     entries.append(entry)
+                SqlReleaseStore(session).add_many(sealed)
                 audit.append_many(session, entries)
         except Error as e:
             self._audit_refusal(EntryKind.RELEASE, "release.seal", e, party=party, at=at)
             raise
         return outcomes
-
-    @staticmethod
-    def _texts(
-        records: SqlRecordStore, record_id: str, portion_ids: Sequence[str], node: UnlockedNode
-    ) -> dict[str, str]:
-        bodies = records.bodies(record_id)
-        texts = {}
-        for portion_id in portion_ids:
-            body = bodies.get(portion_id)
-            if not isinstance(body, InlineBody):
-                msg = f"record {record_id}: portion {portion_id} is a file; releasing files is not supported yet"
-                raise ValidationError(msg)
-            key = unwrap_key(
-                WrappedKey.from_bytes(body.wrapped_key), node.kek, context=_body_context(record_id, portion_id)
-            )
-            texts[portion_id] = decrypt_bytes(body.ciphertext, key).decode("utf-8")
-        return texts
 
     def message(self, release_id: str) -> ReleaseMessage:
         """The message of a release sent from here, to write to a file again.
@@ -513,6 +500,21 @@ class Releases(NodeService):
 
 class _RefusedError(Error):
     """Why a received release was refused: for the audit log only, never the sender."""
+
+
+def _texts(bodies: Mapping[str, Body], record_id: str, decision: Decision, node: UnlockedNode) -> dict[str, str]:
+    """The plaintext of the released portions, decrypted under the node's KEK."""
+    texts = {}
+    for portion_id in decision.released_portions:
+        body = bodies.get(portion_id)
+        if not isinstance(body, InlineBody):
+            msg = f"record {record_id}: portion {portion_id} is a file; releasing files is not supported yet"
+            raise ValidationError(msg)
+        key = unwrap_key(
+            WrappedKey.from_bytes(body.wrapped_key), node.kek, context=_body_context(record_id, portion_id)
+        )
+        texts[portion_id] = decrypt_bytes(body.ciphertext, key).decode("utf-8")
+    return texts
 
 
 def _denial_entry(decision: Decision, *, party: str, at: dt.datetime) -> Callable[[int], AuditEntry]:
