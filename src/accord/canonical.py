@@ -47,7 +47,7 @@ def _plain(value: Any) -> bool:  # noqa: ANN401 - any JSON value
                 return False
         elif kind is dict:
             for key in item:
-                if type(key) is not str or (key and max(key) >= _ORDER_SAFE_BELOW):
+                if type(key) is not str or not (key.isascii() or max(key) < _ORDER_SAFE_BELOW):
                     return False
             stack.extend(item.values())
         elif kind is list:

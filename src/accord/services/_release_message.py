@@ -53,10 +53,19 @@ def _failed() -> IntegrityError:
     return IntegrityError("sealed release failed its integrity check")
 
 
-def build_content(
-    record: Record, decision: Decision, texts: Mapping[str, str], *, release_id: str, released_at: str
+def build_content(  # noqa: PLR0913 - what the content says
+    record: Record,
+    decision: Decision,
+    texts: Mapping[str, str],
+    *,
+    release_id: str,
+    released_at: str,
+    decision_digest: str,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The content to sign and the bodies to seal beside it, for the released portions only."""
+    """The content to sign and the bodies to seal beside it, for the released portions only.
+
+    ``decision_digest`` is the hex SHA-256 of the decision's canonical JSON.
+    """
     portions: list[dict[str, Any]] = []
     bodies: dict[str, Any] = {}
     released = set(decision.released_portions)
@@ -83,7 +92,7 @@ def build_content(
         "sender": decision.sender,
         "recipient": decision.recipient,
         "on": decision.on.isoformat(),
-        "decision": sha256_hex(decision.to_dict()),
+        "decision": decision_digest,
         "agreements": [{"id": a, "fingerprint": f} for a, f in decision.agreements],
         "released_at": released_at,
     }

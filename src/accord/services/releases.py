@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from accord.audit.entry import AuditEntry, EntryKind
-from accord.canonical import sha256_hex
+from accord.canonical import canonical_bytes, sha256_hex
 from accord.crypto import (
     Ed25519Signer,
     NodePublicKeys,
@@ -551,7 +551,15 @@ def _seal(  # noqa: PLR0913 - one permitted release: what, how, and by whom
         raise ValidationError(msg, hint=f"give {hop}'s node descriptor (its node.json)")
     when = audit.iso(at)
     release_id = str(uuid.uuid4())
-    content, bodies = build_content(record, decision, texts, release_id=release_id, released_at=when)
+    decision_json = canonical_bytes(decision.to_dict())
+    content, bodies = build_content(
+        record,
+        decision,
+        texts,
+        release_id=release_id,
+        released_at=when,
+        decision_digest=hashlib.sha256(decision_json).hexdigest(),
+    )
     signed = sign_content(content, signer, bodies=bodies)
     first = decision.hops[0]
     sealed = seal_release(
@@ -569,7 +577,13 @@ def _seal(  # noqa: PLR0913 - one permitted release: what, how, and by whom
     )
     envelope = message.to_bytes()
     release = Release.from_decision(
-        decision, id=release_id, envelope=envelope, state=ReleaseState.SEALED, at=when, message_id=message.message_id
+        decision,
+        id=release_id,
+        envelope=envelope,
+        state=ReleaseState.SEALED,
+        at=when,
+        message_id=message.message_id,
+        decision_json=decision_json,
     )
     entry = audit.entry(
         kind=EntryKind.RELEASE,

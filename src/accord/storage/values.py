@@ -275,8 +275,12 @@ class Release:
         state: ReleaseState,
         at: str,
         message_id: str | None = None,
+        decision_json: bytes | None = None,
     ) -> Release:
-        """The release a permit becomes once sealed: route, hops and label from ``decision``."""
+        """The release a permit becomes once sealed: route, hops and label from ``decision``.
+
+        ``decision_json`` is the decision's canonical JSON when the caller has it already.
+        """
         return cls(
             id=id,
             record_id=decision.record_id,
@@ -286,7 +290,7 @@ class Release:
             route=decision.route,
             hops=decision.hops,
             agreements=decision.agreements,
-            decision=canonical_bytes(decision.to_dict()),
+            decision=decision_json if decision_json is not None else canonical_bytes(decision.to_dict()),
             label=canonical_bytes(decision.label.to_dict()) if decision.label is not None else None,
             envelope=envelope,
             state=state,
