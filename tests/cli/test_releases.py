@@ -127,3 +127,34 @@ def test_release_needs_the_next_hops_keys_and_a_free_out_path(nodes, tmp_path):
     assert "refusing to overwrite" in exists.err
     missing = nodes("KOR", "records", "release", record_id, "--to", "JPN", "--keys", str(tmp_path / "none.json"))
     assert missing.code == 2
+
+
+def test_a_file_portion_released_received_and_saved(nodes, tmp_path):
+    annex = tmp_path / "annex.pdf"
+    annex.write_bytes(b"%PDF-1.7 " + bytes(range(256)) * 100)
+    made = nodes(
+        "KOR", "records", "create", "--title", "Imagery", "--topic", "dprk-missile",
+        "--portion", "KOR/MIL-II:JPN:summary", "--portion-file", f"KOR/MIL-II:JPN:{annex}", "--json",
+    )  # fmt: skip
+    assert made.code == 0, made.err
+    message = tmp_path / "message.json"
+    jpn_keys = str(nodes.homes["JPN"] / "node.json")
+    released = nodes(
+        "KOR", "records", "release", made.json()["id"], "--to", "JPN", "--keys", jpn_keys, "--on", "2017-01-01",
+        "--out", str(message),
+    )  # fmt: skip
+    assert released.code == 0, released.err
+    assert (tmp_path / "message.json.parts" / "2.enc").is_file()
+    received = nodes(
+        "JPN", "records", "receive", str(message), "--from", str(nodes.homes["KOR"] / "node.json"), "--json"
+    )
+    assert received.code == 0, received.err
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    release_id = received.json()["release_id"]
+    opened = nodes("JPN", "records", "open", release_id, *READER, "--clearance", "JPN/GOKUHI", "--out", str(saved))
+    assert opened.code == 0, opened.err
+    assert (saved / "annex.pdf").read_bytes() == annex.read_bytes()
+    again = nodes("JPN", "records", "open", release_id, *READER, "--clearance", "JPN/GOKUHI", "--out", str(saved))
+    assert again.code == 2  # never over an existing file without --force
+    assert "exists" in again.err

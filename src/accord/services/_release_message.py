@@ -36,7 +36,9 @@ __all__ = [
     "ReleaseMessage",
     "build_content",
     "check_bodies",
+    "new_salt",
     "record_of",
+    "text_body",
 ]
 
 CONTENT_FORMAT: Final = "accord.release-content/1"
@@ -44,6 +46,7 @@ MESSAGE_FORMAT: Final = "accord.release-message/1"
 MAX_MESSAGE_BYTES: Final = 64 * 1024 * 1024
 """The largest message file read; text bodies are small, large files travel apart."""
 _SALT_BYTES: Final = 16
+# "attachments" came after the first version: optional, empty by default.
 _HEADER: Final = frozenset(
     {"format", "message_id", "release_id", "sender", "recipient", "record_id", "agreement", "sent_at", "sealed"}
 )
@@ -53,31 +56,38 @@ def _failed() -> IntegrityError:
     return IntegrityError("sealed release failed its integrity check")
 
 
+def new_salt() -> str:
+    """A random salt for a body's digest, so that a withheld or unseen body cannot be guessed."""
+    return base64.b64encode(secrets.token_bytes(_SALT_BYTES)).decode()
+
+
+def text_body(text: str) -> dict[str, Any]:
+    """The body of a text portion in the sealed content."""
+    return {"salt": new_salt(), "text": text}
+
+
 def build_content(  # noqa: PLR0913 - what the content says
     record: Record,
     decision: Decision,
-    texts: Mapping[str, str],
+    bodies: Mapping[str, Mapping[str, Any]],
     *,
     release_id: str,
     released_at: str,
     decision_digest: str,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The content to sign and the bodies to seal beside it, for the released portions only.
+) -> dict[str, Any]:
+    """The content to sign for the released portions, each with its body's digest.
 
-    ``decision_digest`` is the hex SHA-256 of the decision's canonical JSON.
+    ``bodies`` holds the body of every released portion (:func:`text_body`, or a file
+    body from ``_release_files``); ``decision_digest`` is the hex SHA-256 of the
+    decision's canonical JSON.
     """
-    portions: list[dict[str, Any]] = []
-    bodies: dict[str, Any] = {}
     released = set(decision.released_portions)
-    for portion in record.portions:
-        if portion.id not in released:
-            continue
-        body = {"salt": base64.b64encode(secrets.token_bytes(_SALT_BYTES)).decode(), "text": texts[portion.id]}
-        bodies[portion.id] = body
-        portions.append(
-            {"id": portion.id, "level": portion.level, "rel_to": sorted(portion.rel_to), "digest": sha256_hex(body)}
-        )
-    content = {
+    portions = [
+        {"id": p.id, "level": p.level, "rel_to": sorted(p.rel_to), "digest": sha256_hex(bodies[p.id])}
+        for p in record.portions
+        if p.id in released
+    ]
+    return {
         "format": CONTENT_FORMAT,
         "release_id": release_id,
         "record": {
@@ -96,7 +106,6 @@ def build_content(  # noqa: PLR0913 - what the content says
         "agreements": [{"id": a, "fingerprint": f} for a, f in decision.agreements],
         "released_at": released_at,
     }
-    return content, bodies
 
 
 def record_of(content: Mapping[str, Any]) -> Record:
@@ -127,11 +136,13 @@ def record_of(content: Mapping[str, Any]) -> Record:
         raise _failed() from e
 
 
-def check_bodies(content: Mapping[str, Any], bodies: Mapping[str, Any] | None) -> dict[str, str]:
-    """Each portion's text, after checking its body against the signed digest.
+def check_bodies(
+    content: Mapping[str, Any], bodies: Mapping[str, Any] | None
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Each text portion's text and each file portion's body, checked against the signed digests.
 
     Raises:
-        IntegrityError: a body is missing, extra, or does not match its digest.
+        IntegrityError: a body is missing, extra, malformed, or does not match its digest.
     """
     try:
         digests = {str(p["id"]): p["digest"] for p in content["portions"]}
@@ -139,15 +150,19 @@ def check_bodies(content: Mapping[str, Any], bodies: Mapping[str, Any] | None) -
         raise _failed() from e
     if bodies is None or set(bodies) != set(digests):
         raise _failed()
-    texts = {}
+    texts: dict[str, str] = {}
+    files: dict[str, dict[str, Any]] = {}
     for portion_id, digest in digests.items():
         body = bodies[portion_id]
-        if not isinstance(body, dict) or set(body) != {"salt", "text"} or not isinstance(body["text"], str):
+        if not isinstance(body, dict) or sha256_hex(body) != digest:
             raise _failed()
-        if sha256_hex(body) != digest:
+        if set(body) == {"salt", "text"} and isinstance(body["text"], str):
+            texts[portion_id] = body["text"]
+        elif set(body) == {"salt", "file"} and isinstance(body["file"], dict):
+            files[portion_id] = body
+        else:
             raise _failed()
-        texts[portion_id] = body["text"]
-    return texts
+    return texts, files
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,10 +177,12 @@ class ReleaseMessage:
     agreement: tuple[str, str]  # (id, fingerprint) of the agreement this leg goes under
     sent_at: str
     sealed: SealedRelease
+    attachments: tuple[str, ...] = ()  # portion ids whose encrypted file travels beside the message
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
+            "attachments": list(self.attachments),
             "format": MESSAGE_FORMAT,
             "message_id": self.message_id,
             "release_id": self.release_id,
@@ -209,6 +226,10 @@ class ReleaseMessage:
         if not isinstance(agreement.get("id"), str) or not isinstance(agreement.get("fingerprint"), str):
             msg = "release message: 'agreement' must have an id and a fingerprint"
             raise ValidationError(msg)
+        attachments = doc.get("attachments", [])
+        if not isinstance(attachments, list) or not all(isinstance(a, str) and a for a in attachments):
+            msg = "release message: 'attachments' must be a list of portion ids"
+            raise ValidationError(msg)
         return cls(
             message_id=doc["message_id"],
             release_id=doc["release_id"],
@@ -218,4 +239,5 @@ class ReleaseMessage:
             agreement=(agreement["id"], agreement["fingerprint"]),
             sent_at=doc["sent_at"],
             sealed=SealedRelease.from_dict(doc["sealed"]),
+            attachments=tuple(attachments),
         )

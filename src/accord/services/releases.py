@@ -22,46 +22,46 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from accord.audit.entry import AuditEntry, EntryKind
-from accord.canonical import canonical_bytes, sha256_hex
-from accord.crypto import (
-    Ed25519Signer,
-    NodePublicKeys,
-    PinnedKeyVerifier,
-    SignedContent,
-    open_release,
-    open_sealed,
-    seal_release,
-    sign_content,
-)
-from accord.crypto.stream import WrappedKey, decrypt_bytes, unwrap_key
+from accord.audit.entry import EntryKind
+from accord.canonical import sha256_hex
+from accord.crypto import Ed25519Signer, NodePublicKeys, PinnedKeyVerifier, SignedContent, open_release, open_sealed
 from accord.domain.person import Person
-from accord.domain.record import Record
-from accord.domain.release import Decision
 from accord.domain.world import World
-from accord.errors import Error, IntegrityError, UnknownReferenceError, ValidationError
-from accord.policy.access import AccessDecision, may_open
+from accord.errors import Error, IntegrityError, UnknownReferenceError
+from accord.policy.access import may_open
 from accord.policy.engine import decide
 from accord.services import audit
 from accord.services._database import NodeService
-from accord.services._release_message import (
-    MAX_MESSAGE_BYTES,
-    ReleaseMessage,
-    build_content,
-    check_bodies,
-    record_of,
+from accord.services._record_bodies import remove
+from accord.services._release_files import decrypt_attachment, keep_attachments, parts_directory, received_path
+from accord.services._release_message import ReleaseMessage, check_bodies, record_of
+from accord.services._release_steps import (
+    MAX_REASON,
+    OpenedRelease,
+    Received,
+    RefusedError,
+    ReleaseOutcome,
+    bodies_for,
+    check_header,
+    checked_attachments,
+    denial_entry,
+    fields_of,
+    label_of,
+    person_from_options,
+    read_message_file,
+    remarked,
+    seal_one,
+    write_message_file,
 )
-from accord.services.node import NodeIdentity, UnlockedNode, read_identity, utc_now, write_atomically
+from accord.services.node import NodeIdentity, UnlockedNode, read_identity, utc_now
 from accord.services.obligations import latest_levels
 from accord.storage.sql import SqlRecordStore, SqlReleaseStore
-from accord.storage.values import Body, InlineBody, Release, ReleaseState
+from accord.storage.values import Release, ReleaseState
 
 __all__ = [
     "OpenedRelease",
@@ -69,12 +69,11 @@ __all__ = [
     "ReleaseOutcome",
     "ReleaseRequest",
     "Releases",
+    "parts_directory",
     "person_from_options",
     "read_message_file",
     "write_message_file",
 ]
-
-_MAX_REASON = 256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,92 +83,6 @@ class ReleaseRequest:
     record_id: str
     recipient: str
     on: dt.date
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReleaseOutcome:
-    """The decision, and on a permit the stored release and the message to send."""
-
-    decision: Decision
-    release: Release | None = None
-    message: ReleaseMessage | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON form: the decision, plus the release id and state when one was sealed."""
-        out: dict[str, object] = {"decision": self.decision.to_dict()}
-        if self.release is not None:
-            out["release"] = {
-                "id": self.release.id,
-                "message_id": self.release.message_id,
-                "state": self.release.state.value,
-                "next_hop": self.release.route[1],
-            }
-        return out
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Received:
-    """A release received here: the stored release and whether it was new."""
-
-    release: Release
-    new: bool
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON form."""
-        return {
-            "release_id": self.release.id,
-            "record_id": self.release.record_id,
-            "sender": self.release.sender,
-            "new": self.new,
-            "label": _label(self.release),
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OpenedRelease:
-    """A person's attempt to open a received release: the access decision and, if allowed, the text."""
-
-    access: AccessDecision
-    release: Release
-    content: dict[str, Any] | None = None
-    texts: dict[str, str] | None = None
-    label: dict[str, object] | None = None  # the marking after a reclassification, if any
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON form: the access checks, and the record's content when it was opened."""
-        out: dict[str, object] = {
-            "allowed": self.access.allowed,
-            "person": self.access.person,
-            "release_id": self.release.id,
-            "reasons": list(self.access.reasons),
-        }
-        if self.content is not None and self.texts is not None:
-            out["label"] = self.label or _label(self.release)
-            out["record"] = self.content["record"]
-            out["portions"] = [
-                {"id": p["id"], "level": p["level"], "text": self.texts[p["id"]]} for p in self.content["portions"]
-            ]
-        return out
-
-    def banner(self) -> str:
-        """The marking line the reader sees first (recipient's level, then the originator's)."""
-        return str((self.label or _label(self.release)).get("text", ""))
-
-    def heading(self) -> str:
-        """The record's id and title, once opened."""
-        record = (self.content or {}).get("record", {})
-        return f"{record.get('id', self.release.record_id)}: {record.get('title', '')}"
-
-    def portion_rows(self) -> list[tuple[str, str, str]]:
-        """(portion id, originator's level, text) for each portion, once opened."""
-        if self.content is None or self.texts is None:
-            return []
-        return [(str(p["id"]), str(p["level"]), self.texts[str(p["id"])]) for p in self.content["portions"]]
-
-
-def _body_context(record_id: str, portion_id: str) -> bytes:
-    # The same context the records service binds each body's data key to.
-    return f"accord.record-body/1:{record_id}:{portion_id}".encode()
 
 
 class Releases(NodeService):
@@ -239,14 +152,24 @@ class Releases(NodeService):
                     decision = decide(stored.record, request.recipient, on=request.on, world=world)
                     if not decision:
                         outcomes.append(ReleaseOutcome(decision=decision))
-                        entries.append(_denial_entry(decision, party=party, at=at))
+                        entries.append(denial_entry(decision, party=party, at=at))
                         continue
-                    texts = _texts(stored_bodies.get(stored.record.id, {}), stored.record.id, decision, node)
-                    release, message, entry = _seal(
-                        stored.record, decision, texts, signer=signer, next_hops=next_hops, party=party, at=at
+                    record_id = stored.record.id
+                    bodies, files = bodies_for(self._home, stored_bodies.get(record_id, {}), record_id, decision, node)
+                    release, message, entry = seal_one(
+                        stored.record,
+                        decision,
+                        bodies,
+                        attachments=tuple(files),
+                        signer=signer,
+                        next_hops=next_hops,
+                        party=party,
+                        at=at,
                     )
                     sealed.append(release)
-                    outcomes.append(ReleaseOutcome(decision=decision, release=release, message=message))
+                    outcomes.append(
+                        ReleaseOutcome(decision=decision, release=release, message=message, attachments=files)
+                    )
                     entries.append(entry)
                 SqlReleaseStore(session).add_many(sealed)
                 audit.append_many(session, entries)
@@ -287,12 +210,14 @@ class Releases(NodeService):
         node: UnlockedNode,
         sender: NodeIdentity,
         originator: NodeIdentity | None = None,
+        attachments: Path | None = None,
         at: dt.datetime | None = None,
     ) -> Received:
         """Check and store a release message addressed to this node.
 
         ``sender`` is the pinned descriptor of the node that sent this leg;
-        ``originator`` that of the record's originator (the sender when omitted).
+        ``originator`` that of the record's originator (the sender when omitted);
+        ``attachments`` the directory holding the encrypted files of its file portions.
 
         Raises:
             ValidationError: not a release message at all (nothing stored).
@@ -304,53 +229,62 @@ class Releases(NodeService):
         party = node.identity.party
         message = ReleaseMessage.from_bytes(data)
         try:
-            release, content = self._accept(message, world=world, node=node, sender=sender, originator=originator)
-        except _RefusedError as refused:
+            release, content, files = self._accept(
+                message, world=world, node=node, sender=sender, originator=originator, attachments=attachments
+            )
+        except RefusedError as refused:
             self._audit_refusal(EntryKind.RECEIPT, "release.receive", refused, party=party, at=at, subject=message)
             msg = "sealed release failed its integrity check"
             raise IntegrityError(msg, hint="the reason is in this node's audit log (`accord audit verify`)") from None
-        release = Release(**{**_fields(release), "created_at": audit.iso(at), "updated_at": audit.iso(at)})
-        with self._db.transaction("store the received release") as session:
-            store = SqlReleaseStore(session)
-            existing = store.by_message(message.message_id)
-            if existing is not None:
-                return Received(release=existing, new=False)
-            if store.get(release.id) is not None:
-                replayed = True
-            else:
-                replayed = False
-                store.add_received(release)
-                audit.append(
-                    session,
-                    kind=EntryKind.RECEIPT,
-                    actor=party,
-                    at=at,
-                    subjects=(release.record_id, release.id),
-                    digests={
-                        "content": sha256_hex(content),
-                        "envelope": hashlib.sha256(data).hexdigest(),
-                        "decision": hashlib.sha256(release.decision).hexdigest(),
-                    },
-                    meta={"action": "release.receive", "sender": message.sender, "outcome": "accepted"},
-                )
+        release = Release(**{**fields_of(release), "created_at": audit.iso(at), "updated_at": audit.iso(at)})
+        written: list[Path] = []
+        try:
+            with self._db.transaction("store the received release") as session:
+                store = SqlReleaseStore(session)
+                existing = store.by_message(message.message_id)
+                if existing is not None:
+                    return Received(release=existing, new=False)
+                replayed = store.get(release.id) is not None
+                if not replayed:
+                    # Kept before the commit, removed if it fails: never a release
+                    # without its files (a crash in between leaves only unreferenced files).
+                    written = keep_attachments(self._home, release.id, files)
+                    store.add_received(release)
+                    audit.append(
+                        session,
+                        kind=EntryKind.RECEIPT,
+                        actor=party,
+                        at=at,
+                        subjects=(release.record_id, release.id),
+                        digests={
+                            "content": sha256_hex(content),
+                            "envelope": hashlib.sha256(data).hexdigest(),
+                            "decision": hashlib.sha256(release.decision).hexdigest(),
+                        },
+                        meta={"action": "release.receive", "sender": message.sender, "outcome": "accepted"},
+                    )
+        except BaseException:
+            remove(written, up_to=self._home)
+            raise
         if replayed:
-            error = _RefusedError(f"release {release.id} was already received under another message id (replay)")
+            error = RefusedError(f"release {release.id} was already received under another message id (replay)")
             self._audit_refusal(EntryKind.RECEIPT, "release.receive", error, party=party, at=at, subject=message)
             msg = "sealed release failed its integrity check"
             raise IntegrityError(msg, hint="the reason is in this node's audit log (`accord audit verify`)")
         return Received(release=release, new=True)
 
     @staticmethod
-    def _accept(
+    def _accept(  # noqa: PLR0913 - the message, the keys of both ends, the world, the files
         message: ReleaseMessage,
         *,
         world: World,
         node: UnlockedNode,
         sender: NodeIdentity,
         originator: NodeIdentity | None,
-    ) -> tuple[Release, dict[str, Any]]:
+        attachments: Path | None,
+    ) -> tuple[Release, dict[str, Any], dict[str, Path]]:
         party = node.identity.party
-        fingerprint = _check_header(message, party=party, world=world, sender=sender)
+        fingerprint = check_header(message, party=party, world=world, sender=sender)
         signer = originator or sender
         try:
             signed = open_release(
@@ -362,33 +296,34 @@ class Releases(NodeService):
             )
         except IntegrityError:
             msg = "hop signature, envelope or originator signature did not verify"
-            raise _RefusedError(msg) from None
+            raise RefusedError(msg) from None
         content = dict(signed.content)
         try:
             record = record_of(content)
-            check_bodies(content, signed.bodies)
+            _, file_bodies = check_bodies(content, signed.bodies)
         except IntegrityError:
             msg = "content malformed or a body does not match its signed digest"
-            raise _RefusedError(msg) from None
+            raise RefusedError(msg) from None
+        files = checked_attachments(message, file_bodies, attachments)
         if record.originator != signer.party:
             msg = f"record originated by {record.originator}, signed by {signer.party}"
-            raise _RefusedError(msg)
+            raise RefusedError(msg)
         if (content.get("release_id"), record.id) != (message.release_id, message.record_id):
             msg = "header does not match the signed content (release or record id)"
-            raise _RefusedError(msg)
+            raise RefusedError(msg)
         if content.get("recipient") != party:
             msg = f"content is for {content.get('recipient')}, not {party}; relaying comes with federation"
-            raise _RefusedError(msg)
+            raise RefusedError(msg)
         try:
             on = dt.date.fromisoformat(str(content["on"]))
             decision = decide(record, party, on=on, world=world)
         except (Error, KeyError, ValueError) as e:
             msg = f"the decision could not be re-run here: {e}"
-            raise _RefusedError(msg) from None
+            raise RefusedError(msg) from None
         if not decision or decision.withheld_portions or decision.route[-2] != message.sender:
             reason = decision.reasons[0] if decision.reasons and not decision else "route or tear line differs"
             msg = f"not lawful under this node's agreements: {reason}"
-            raise _RefusedError(msg)
+            raise RefusedError(msg)
         release = Release.from_decision(
             decision,
             id=message.release_id,
@@ -397,23 +332,27 @@ class Releases(NodeService):
             at=message.sent_at,
             message_id=message.message_id,
         )
-        return release, content
+        return release, content, files
 
     # -- reading ------------------------------------------------------------------------
 
-    def read(
+    def read(  # noqa: PLR0913 - who, what, the keys and world, where files go
         self,
         release_id: str,
         *,
         person: Person,
         world: World,
         node: UnlockedNode,
+        out: Path | None = None,
+        force: bool = False,
         at: dt.datetime | None = None,
     ) -> OpenedRelease:
         """Let ``person`` read a received release if clearance, need-to-know and nationality allow.
 
         Allowed or refused, the attempt is audited. A refusal is a value (``allowed``
-        false) with the failed checks; the content is then never decrypted.
+        false) with the failed checks; the content is then never decrypted. File
+        portions are decrypted into the directory ``out`` when it is given (never over
+        an existing file unless ``force``).
 
         Raises:
             UnknownReferenceError: no such received release.
@@ -430,10 +369,10 @@ class Releases(NodeService):
         record = record_of(stored_content)
         with self._db.transaction("read the reclassifications") as session:
             changed = latest_levels(session, record.id, originator=record.originator)
-        label = _label(release)
+        label = label_of(release)
         if changed:
             on = dt.date.fromisoformat(str(stored_content["on"]))
-            label = _remarked(record, changed, holder=party, on=on, world=world)
+            label = remarked(record, changed, holder=party, on=on, world=world)
         level = str(label["recipient_level"])
         access = may_open(person, holder=party, level=level, topics=record.topics, on=at.date(), world=world)
         with self._db.transaction("audit the access") as session:
@@ -445,20 +384,32 @@ class Releases(NodeService):
                 subjects=(release.record_id, release.id),
                 meta={
                     "action": "release.open",
-                    "person": person.id[:_MAX_REASON],
+                    "person": person.id[:MAX_REASON],
                     "outcome": "allowed" if access else "refused",
-                    "reason": (access.reasons[0] if access.reasons else "")[:_MAX_REASON],
+                    "reason": (access.reasons[0] if access.reasons else "")[:MAX_REASON],
                 },
             )
         if not access:
             return OpenedRelease(access=access, release=release)
-        texts = check_bodies(stored_content, stored_content.pop("_bodies"))
+        texts, file_bodies = check_bodies(stored_content, stored_content.pop("_bodies"))
+        files: dict[str, dict[str, object]] = {}
+        for pid, body in file_bodies.items():
+            shown = {k: body["file"][k] for k in ("name", "size", "sha256")}
+            if out is not None:
+                kept = received_path(self._home, release.id, pid)
+                shown["saved_to"] = str(decrypt_attachment(kept, body, out, force=force))
+            files[pid] = shown
         if changed:
             stored_content["portions"] = [
                 p | {"level": changed.get(p["id"], p["level"])} for p in stored_content["portions"]
             ]
         return OpenedRelease(
-            access=access, release=release, content=stored_content, texts=texts, label=label if changed else None
+            access=access,
+            release=release,
+            content=stored_content,
+            texts=texts,
+            files=files,
+            label=label if changed else None,
         )
 
     @staticmethod
@@ -485,226 +436,14 @@ class Releases(NodeService):
         at: dt.datetime,
         subject: ReleaseMessage | None = None,
     ) -> None:
-        subjects = (subject.record_id[:_MAX_REASON], subject.release_id[:_MAX_REASON]) if subject else ()
+        subjects = (subject.record_id[:MAX_REASON], subject.release_id[:MAX_REASON]) if subject else ()
         meta: dict[str, str | int | bool] = {
             "action": action,
             "outcome": "refused",
-            "reason": error.message[:_MAX_REASON],
+            "reason": error.message[:MAX_REASON],
         }
         if subject is not None:
-            meta["message"] = subject.message_id[:_MAX_REASON]
-            meta["sender"] = subject.sender[:_MAX_REASON]
+            meta["message"] = subject.message_id[:MAX_REASON]
+            meta["sender"] = subject.sender[:MAX_REASON]
         with self._db.transaction("audit the refusal") as session:
             audit.append(session, kind=kind, actor=party, at=at, subjects=subjects, meta=meta)
-
-
-class _RefusedError(Error):
-    """Why a received release was refused: for the audit log only, never the sender."""
-
-
-def _texts(bodies: Mapping[str, Body], record_id: str, decision: Decision, node: UnlockedNode) -> dict[str, str]:
-    """The plaintext of the released portions, decrypted under the node's KEK."""
-    texts = {}
-    for portion_id in decision.released_portions:
-        body = bodies.get(portion_id)
-        if not isinstance(body, InlineBody):
-            msg = f"record {record_id}: portion {portion_id} is a file; releasing files is not supported yet"
-            raise ValidationError(msg)
-        key = unwrap_key(
-            WrappedKey.from_bytes(body.wrapped_key), node.kek, context=_body_context(record_id, portion_id)
-        )
-        texts[portion_id] = decrypt_bytes(body.ciphertext, key).decode("utf-8")
-    return texts
-
-
-def _denial_entry(decision: Decision, *, party: str, at: dt.datetime) -> Callable[[int], AuditEntry]:
-    return audit.entry(
-        kind=EntryKind.DECISION,
-        actor=party,
-        at=at,
-        subjects=(decision.record_id,),
-        digests={"decision": sha256_hex(decision.to_dict())},
-        meta={
-            "action": "release.decide",
-            "recipient": decision.recipient,
-            "outcome": "denied",
-            "reason": (decision.reasons or ("no lawful route",))[0][:_MAX_REASON],
-        },
-    )
-
-
-def _seal(  # noqa: PLR0913 - one permitted release: what, how, and by whom
-    record: Record,
-    decision: Decision,
-    texts: Mapping[str, str],
-    *,
-    signer: Ed25519Signer,
-    next_hops: Mapping[str, NodePublicKeys],
-    party: str,
-    at: dt.datetime,
-) -> tuple[Release, ReleaseMessage, Callable[[int], AuditEntry]]:
-    """Sign and seal a permitted release for the first hop; the release and its audit entry."""
-    hop = decision.route[1]
-    keys = next_hops.get(hop)
-    if keys is None:
-        msg = f"no public keys given for {hop}, the first hop of the route {'>'.join(decision.route)}"
-        raise ValidationError(msg, hint=f"give {hop}'s node descriptor (its node.json)")
-    when = audit.iso(at)
-    release_id = str(uuid.uuid4())
-    decision_json = canonical_bytes(decision.to_dict())
-    content, bodies = build_content(
-        record,
-        decision,
-        texts,
-        release_id=release_id,
-        released_at=when,
-        decision_digest=hashlib.sha256(decision_json).hexdigest(),
-    )
-    signed = sign_content(content, signer, bodies=bodies)
-    first = decision.hops[0]
-    sealed = seal_release(
-        signed, keys, agreement_fingerprint=first.fingerprint, decision_id=content["decision"], sender=signer
-    )
-    message = ReleaseMessage(
-        message_id=str(uuid.uuid4()),
-        release_id=release_id,
-        sender=party,
-        recipient=hop,
-        record_id=record.id,
-        agreement=(first.agreement, first.fingerprint),
-        sent_at=when,
-        sealed=sealed,
-    )
-    envelope = message.to_bytes()
-    release = Release.from_decision(
-        decision,
-        id=release_id,
-        envelope=envelope,
-        state=ReleaseState.SEALED,
-        at=when,
-        message_id=message.message_id,
-        decision_json=decision_json,
-    )
-    entry = audit.entry(
-        kind=EntryKind.RELEASE,
-        actor=party,
-        at=at,
-        subjects=(record.id, release_id),
-        digests={
-            "decision": content["decision"],
-            "content": sha256_hex(content),
-            "envelope": hashlib.sha256(envelope).hexdigest(),
-        },
-        meta={
-            "action": "release.seal",
-            "recipient": decision.recipient,
-            "route": ">".join(decision.route),
-            "released": len(decision.released_portions),
-            "withheld": len(decision.withheld_portions),
-            "outcome": "allowed",
-        },
-    )
-    return release, message, entry
-
-
-def _check_header(message: ReleaseMessage, *, party: str, world: World, sender: NodeIdentity) -> str:
-    """This node's fingerprint of the leg's agreement, once the header is addressed right."""
-    if message.recipient != party:
-        msg = f"message addressed to {message.recipient}, not {party}"
-        raise _RefusedError(msg)
-    if sender.party != message.sender:
-        msg = f"message claims sender {message.sender}; the pinned key given is {sender.party}'s"
-        raise _RefusedError(msg)
-    agreement_id, theirs = message.agreement
-    if agreement_id not in {a.id for a in world.agreements}:
-        msg = f"agreement {agreement_id} is unknown to this node"
-        raise _RefusedError(msg)
-    ours = world.agreement(agreement_id).fingerprint
-    if ours != theirs:
-        msg = f"agreement {agreement_id}: sender used version {theirs[:12]}, this node holds {ours[:12]}"
-        raise _RefusedError(msg)
-    return ours
-
-
-def _remarked(
-    record: Record, levels: Mapping[str, str], *, holder: str, on: dt.date, world: World
-) -> dict[str, object]:
-    """The label of a held copy once the originator's reclassification notices apply.
-
-    The new levels go through the same agreements as on receipt (the engine, as of the
-    release date). A copy the agreements would no longer carry at its new level is
-    marked at the holder's highest level: it stays protected (GSOMIA Art.21(4)) and
-    only the most cleared may read it.
-    """
-    portions = tuple(replace(p, level=levels.get(p.id, p.level)) for p in record.portions)
-    decision = decide(replace(record, portions=portions), holder, on=on, world=world)
-    if decision.label is not None and not decision.withheld_portions:
-        return dict(decision.label.to_dict())
-    top = world.scheme_of(holder).levels[0]
-    return {
-        "recipient": holder,
-        "recipient_level": top.id,
-        "text": f"{holder} {top.id} (re-marked: reclassified by the originator beyond what the agreement carries)",
-    }
-
-
-def _label(release: Release) -> dict[str, object]:
-    if release.label is None:
-        msg = f"release {release.id} has no label"
-        raise IntegrityError(msg)
-    value = json.loads(release.label)
-    if not isinstance(value, dict):
-        msg = "release label is malformed"
-        raise IntegrityError(msg)
-    return value
-
-
-def _fields(release: Release) -> dict[str, Any]:
-    return {name: getattr(release, name) for name in Release.__dataclass_fields__}
-
-
-def person_from_options(
-    *, person_id: str, nationality: str, clearance: str | None, need_to_know: Sequence[str]
-) -> Person:
-    """The person an operator describes on the command line (until accounts exist).
-
-    Raises:
-        ValidationError: no id, or a clearance outside the person's own scheme.
-    """
-    party = nationality.strip().upper()
-    return Person(
-        id=person_id.strip(),
-        party=party,
-        clearance=clearance.strip() if clearance else None,
-        need_to_know=frozenset(t.strip() for t in need_to_know if t.strip()),
-    )
-
-
-def read_message_file(path: Path) -> bytes:
-    """The bytes of a release message file, refusing one larger than any message can be.
-
-    Raises:
-        ValidationError: unreadable, or too large.
-    """
-    try:
-        size = path.stat().st_size
-        if size > MAX_MESSAGE_BYTES:
-            msg = f"{path} is {size} bytes; a release message is at most {MAX_MESSAGE_BYTES}"
-            raise ValidationError(msg)
-        return path.read_bytes()
-    except OSError as e:
-        msg = f"cannot read the release message {path}: {e.strerror or e}"
-        raise ValidationError(msg) from e
-
-
-def write_message_file(path: Path, message: ReleaseMessage) -> None:
-    """Write a release message to ``path`` atomically (it is sealed: no secret in clear).
-
-    Raises:
-        ValidationError: the file cannot be written.
-    """
-    try:
-        write_atomically(path, message.to_bytes())
-    except OSError as e:
-        msg = f"cannot write the release message to {path}: {e.strerror or e}"
-        raise ValidationError(msg) from e

@@ -20,7 +20,7 @@ from accord.services import node, records
 from accord.services._database import Database
 from accord.services.audit import AuditLog
 from accord.services.obligations import Obligations
-from accord.services.releases import ReleaseRequest, Releases
+from accord.services.releases import ReleaseRequest, Releases, parts_directory, write_message_file
 from accord.services.world import init_node, read_world
 from accord.storage.sql import SqlAuditStore, SqlReleaseStore
 from tests.unit.services.conftest import FAST, PASSPHRASE
@@ -384,3 +384,79 @@ def test_a_reclassification_re_marks_the_held_copy(kor, jpn, world, tmp_path):
     assert opened.access.allowed
     assert opened.to_dict()["label"]["recipient_level"] == "JPN/HI"
     assert opened.to_dict()["portions"][0]["level"] == "KOR/MIL-III"
+
+
+def release_with_file(kor, jpn, world, tmp_path, payload):
+    source = tmp_path / "imagery.bin"
+    source.write_bytes(payload)
+    internal = tmp_path / "internal.bin"
+    internal.write_bytes(b"our own source notes")
+    home, db, unlocked = kor
+    draft = records.RecordDraft(
+        title="Launch site imagery",
+        topics=("dprk-missile",),
+        portions=(
+            records.PortionDraft(level="KOR/MIL-II", rel_to=("JPN",), text="see the attached imagery"),
+            records.PortionDraft(level="KOR/MIL-II", rel_to=("JPN",), path=source),
+            records.PortionDraft(level="KOR/MIL-II", rel_to=(), path=internal),  # withheld
+        ),
+    )
+    record = records.Records(database=db, home=home).create(draft, world=world, passphrase=PASSPHRASE, at=AT)
+    outcome = Releases(database=db, home=home).release(
+        record.id, "JPN", world=world, node=unlocked, next_hop=jpn[2].identity, on=DIRECT, at=AT
+    )
+    message_file = tmp_path / "out" / "message.json"
+    message_file.parent.mkdir()
+    write_message_file(message_file, outcome.message, outcome.attachments)
+    return record, outcome, message_file
+
+
+def test_file_portions_travel_beside_the_message_and_open_for_a_cleared_person(kor, jpn, world, tmp_path):
+    payload = bytes(range(256)) * 4096 + b"tail"  # 1 MiB and a bit, not text
+    _, outcome, message_file = release_with_file(kor, jpn, world, tmp_path, payload)
+    assert outcome.message.attachments == ("2",)  # the withheld file does not travel
+    parts = parts_directory(message_file)
+    assert sorted(p.name for p in parts.iterdir()) == ["2.enc"]
+    assert payload[:4096] not in (parts / "2.enc").read_bytes()  # encrypted in transit
+    home, db, unlocked = jpn
+    service = Releases(database=db, home=home)
+    received = service.receive(
+        message_file.read_bytes(), world=world, node=unlocked, sender=kor[2].identity, attachments=parts, at=AT
+    )
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    opened = service.read(received.release.id, person=person(), world=world, node=unlocked, out=saved, at=AT)
+    assert opened.access.allowed
+    assert opened.texts == {"1": "see the attached imagery"}
+    assert (saved / "imagery.bin").read_bytes() == payload
+    file = opened.to_dict()["portions"][1]["file"]
+    assert (file["name"], file["size"]) == ("imagery.bin", len(payload))
+    refused = service.read(received.release.id, person=person(clearance="JPN/HI"), world=world, node=unlocked, at=AT)
+    assert not refused.access
+    assert refused.files is None
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "flipped"])
+def test_a_missing_or_changed_attachment_is_refused(kor, jpn, world, tmp_path, damage):
+    _, _, message_file = release_with_file(kor, jpn, world, tmp_path, b"imagery " * 10_000)
+    part = parts_directory(message_file) / "2.enc"
+    data = part.read_bytes()
+    if damage == "missing":
+        part.unlink()
+    elif damage == "truncated":
+        part.write_bytes(data[:-100])
+    else:
+        part.write_bytes(data[:500] + bytes([data[500] ^ 1]) + data[501:])
+    home, db, unlocked = jpn
+    with pytest.raises(IntegrityError):
+        Releases(database=db, home=home).receive(
+            message_file.read_bytes(),
+            world=world,
+            node=unlocked,
+            sender=kor[2].identity,
+            attachments=parts_directory(message_file),
+            at=AT,
+        )
+    assert stored_releases(db) == []
+    assert not (home / "received").exists()  # no file kept without its release
+    assert "attachment" in entries(db)[-1].meta["reason"]

@@ -6,7 +6,10 @@ exits 1 with the reasons. ``receive`` checks a message file against the sender's
 ``node.json`` (``--from``; ``--originator`` when another node originated the record)
 and stores it; a refusal is one opaque error whose reason is in the audit log.
 ``open`` shows a received release to a person whose nationality, clearance and
-need-to-know allow it (exit 1 when refused); every attempt is audited. Accounts come
+need-to-know allow it (exit 1 when refused), saving file portions into ``--out DIR``;
+every attempt is audited. A file portion's encrypted file travels beside the message
+file ``M`` as ``M.parts/<portion>.enc``, written by ``release --out`` and read by
+``receive``. Accounts come
 later: until then the operator states the person's details on the command line.
 All but ``inbox`` and ``sent`` need ``$ACCORD_KEY_PASSPHRASE``.
 """
@@ -33,7 +36,13 @@ from accord.cli.commands._shared import (
 from accord.errors import ValidationError
 from accord.services.decisions import parse_date
 from accord.services.node import read_identity_file, unlock
-from accord.services.releases import Releases, person_from_options, read_message_file, write_message_file
+from accord.services.releases import (
+    Releases,
+    parts_directory,
+    person_from_options,
+    read_message_file,
+    write_message_file,
+)
 
 __all__ = ["inbox", "open_release", "receive", "release", "sent"]
 
@@ -75,7 +84,7 @@ def release(
     finally:
         service.close()
     if outcome.message is not None and out is not None:
-        write_message_file(out, outcome.message)
+        write_message_file(out, outcome.message, outcome.attachments)
     if json_output:
         print_json(outcome.to_dict() | {"out": str(out) if out else None})
     else:
@@ -114,6 +123,7 @@ def receive(
 ) -> None:
     """Check a release message addressed to this node and store it in the inbox."""
     data = read_message_file(file)
+    parts = parts_directory(file)
     sender_identity = read_identity_file(sender)
     originator_identity = read_identity_file(originator) if originator else None
     loaded = open_cli_world(world)
@@ -121,7 +131,12 @@ def receive(
     service = _releases()
     try:
         received = service.receive(
-            data, world=loaded.world, node=node, sender=sender_identity, originator=originator_identity
+            data,
+            world=loaded.world,
+            node=node,
+            sender=sender_identity,
+            originator=originator_identity,
+            attachments=parts if parts.is_dir() else None,
         )
     finally:
         service.close()
@@ -186,6 +201,8 @@ def open_release(
     need_to_know: Annotated[
         list[str] | None, typer.Option("--need-to-know", metavar="TOPIC", help="A topic they need (repeatable).")
     ] = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Save the file portions into DIR.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files of the same name in DIR.")] = False,
     world: WorldOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -197,7 +214,7 @@ def open_release(
     node = unlock(settings().home, _passphrase())
     service = _releases()
     try:
-        opened = service.read(release_id, person=who, world=loaded.world, node=node)
+        opened = service.read(release_id, person=who, world=loaded.world, node=node, out=out, force=force)
     finally:
         service.close()
     data = opened.to_dict()
