@@ -284,3 +284,17 @@ def test_a_body_row_changed_outside_accord_does_not_read_back(database_url: str)
                 _stored_bodies(connection)
     finally:
         engine.dispose()
+
+
+def test_referenced_paths_are_found_by_exact_path_in_batches(database_url: str):
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as connection:
+            store = SqlRecordStore(Session(bind=connection))
+            store.add(record(), added_at=AT, bodies={"annex": file_body("bodies/r1/2.enc"), "summary": inline()})
+            asked = [f"bodies/x/{i}.enc" for i in range(1200)] + ["bodies/r1/2.enc", "bodies/r1/2.enc.part", "r1/2.enc"]
+            assert store.referenced_paths(asked) == {"bodies/r1/2.enc"}
+            assert store.referenced_paths([]) == set()
+    finally:
+        engine.dispose()
