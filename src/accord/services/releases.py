@@ -291,8 +291,8 @@ class Releases(NodeService):
                 message.sealed,
                 node.kem_private_keys(),
                 agreement_fingerprint=fingerprint,
-                peers=PinnedKeyVerifier([sender.public.signing]),
-                originator=PinnedKeyVerifier([signer.public.signing]),
+                peers=_signing_keys(sender),
+                originator=_signing_keys(signer),
             )
         except IntegrityError:
             msg = "hop signature, envelope or originator signature did not verify"
@@ -447,3 +447,13 @@ class Releases(NodeService):
             meta["sender"] = subject.sender[:MAX_REASON]
         with self._db.transaction("audit the refusal") as session:
             audit.append(session, kind=kind, actor=party, at=at, subjects=subjects, meta=meta)
+
+
+def _signing_keys(identity: NodeIdentity) -> PinnedKeyVerifier:
+    """Every Ed25519 key the node has signed with, current and retired.
+
+    A release signed before its sender rotated its keys may arrive after: a retired
+    key still verifies what it signed while it was current. (Which keys a peer may be
+    trusted with, and when a compromised one stops counting, is the peer pinning's job.)
+    """
+    return PinnedKeyVerifier(g.public.signing for g in identity.history)

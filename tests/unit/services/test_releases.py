@@ -23,7 +23,7 @@ from accord.services.obligations import Obligations
 from accord.services.releases import ReleaseRequest, Releases, parts_directory, write_message_file
 from accord.services.world import init_node, read_world
 from accord.storage.sql import SqlAuditStore, SqlReleaseStore
-from tests.unit.services.conftest import FAST, PASSPHRASE
+from tests.unit.services.conftest import PASSPHRASE
 
 AT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 DIRECT = dt.date(2017, 1, 1)  # the KOR-JPN GSOMIA is in force
@@ -40,17 +40,17 @@ def make_node(tmp_path, party, url=None):
     home = tmp_path / party.lower()
     url = url or f"sqlite:///{tmp_path / (party.lower() + '.db')}"
     init_node(home=home, database_url=url)
-    node.create_identity(home=home, party=party, passphrase=PASSPHRASE, at=AT, scrypt=FAST)
+    node.create_identity(home=home, party=party, passphrase=PASSPHRASE, at=AT, unsafe_fast_kdf=True)
     db = Database(database_url=url)
-    return home, db, node.unlock(home, PASSPHRASE)
+    return home, db, node.unlock(home, PASSPHRASE, unsafe_fast_kdf=True)
 
 
 @pytest.fixture
 def kor(tmp_path, database_url):
     home = tmp_path / "home"  # database_url migrated this home's database
-    node.create_identity(home=home, party="KOR", passphrase=PASSPHRASE, at=AT, scrypt=FAST)
+    node.create_identity(home=home, party="KOR", passphrase=PASSPHRASE, at=AT, unsafe_fast_kdf=True)
     db = Database(database_url=database_url)
-    yield home, db, node.unlock(home, PASSPHRASE)
+    yield home, db, node.unlock(home, PASSPHRASE, unsafe_fast_kdf=True)
     db.close()
 
 
@@ -76,7 +76,7 @@ def create_record(kor, world, *portions):
         portions=tuple(records.parse_portion(p) for p in portions),
         purpose="warning",
     )
-    return records.Records(database=db, home=home).create(draft, world=world, passphrase=PASSPHRASE, at=AT)
+    return records.Records(database=db, home=home).create(draft, world=world, passphrase=None, node=kor[2], at=AT)
 
 
 def entries(db):
@@ -349,16 +349,14 @@ def test_both_audit_logs_verify_after_a_release(kor, jpn, world):
     received = service.receive(outcome.message.to_bytes(), world=world, node=unlocked, sender=kor[2].identity, at=AT)
     service.read(received.release.id, person=person(), world=world, node=unlocked, at=AT)
     for home_, db_, _ in (kor, jpn):
-        log = AuditLog(database=db_, home=home_)
-        log.checkpoint(passphrase=PASSPHRASE, at=AT)
-        assert log.verify().entries == len(entries(db_))
+        assert AuditLog(database=db_, home=home_).verify().entries == len(entries(db_))
 
 
 def test_a_release_sealed_before_the_recipient_rotated_its_keys_still_opens(kor, jpn, world):
     _, outcome = release_direct(kor, jpn, world)  # sealed to JPN's first KEM key
     home, db, _ = jpn
-    node.rotate_keys(home, PASSPHRASE, at=AT + dt.timedelta(days=1))
-    rotated = node.unlock(home, PASSPHRASE)
+    node.rotate_keys(home, PASSPHRASE, at=AT + dt.timedelta(days=1), unsafe_fast_kdf=True)
+    rotated = node.unlock(home, PASSPHRASE, unsafe_fast_kdf=True)
     assert rotated.identity.public != jpn[2].identity.public
     service = Releases(database=db, home=home)
     received = service.receive(outcome.message.to_bytes(), world=world, node=rotated, sender=kor[2].identity, at=AT)
@@ -401,7 +399,7 @@ def release_with_file(kor, jpn, world, tmp_path, payload):
             records.PortionDraft(level="KOR/MIL-II", rel_to=(), path=internal),  # withheld
         ),
     )
-    record = records.Records(database=db, home=home).create(draft, world=world, passphrase=PASSPHRASE, at=AT)
+    record = records.Records(database=db, home=home).create(draft, world=world, passphrase=None, node=unlocked, at=AT)
     outcome = Releases(database=db, home=home).release(
         record.id, "JPN", world=world, node=unlocked, next_hop=jpn[2].identity, on=DIRECT, at=AT
     )
@@ -460,3 +458,16 @@ def test_a_missing_or_changed_attachment_is_refused(kor, jpn, world, tmp_path, d
     assert stored_releases(db) == []
     assert not (home / "received").exists()  # no file kept without its release
     assert "attachment" in entries(db)[-1].meta["reason"]
+
+
+def test_a_release_signed_before_the_sender_rotated_its_keys_is_still_accepted(kor, jpn, world):
+    _, outcome = release_direct(kor, jpn, world)  # signed with KOR's first keys
+    kor_home = kor[0]
+    node.rotate_keys(kor_home, PASSPHRASE, at=AT + dt.timedelta(days=1), unsafe_fast_kdf=True)
+    rotated = node.read_identity(kor_home)  # node.json lists the retired keys
+    assert rotated.public != kor[2].identity.public
+    home, db, unlocked = jpn
+    received = Releases(database=db, home=home).receive(
+        outcome.message.to_bytes(), world=world, node=unlocked, sender=rotated, at=AT
+    )
+    assert received.new
