@@ -27,18 +27,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from accord.audit.entry import EntryKind
 from accord.canonical import sha256_hex
 from accord.crypto import Ed25519Signer, NodePublicKeys, PinnedKeyVerifier, SignedContent, open_release, open_sealed
+from accord.domain.obligation import RecallAcknowledgement
 from accord.domain.person import Person
 from accord.domain.world import World
-from accord.errors import Error, IntegrityError, UnknownReferenceError
+from accord.errors import Error, IntegrityError, UnknownReferenceError, ValidationError
 from accord.policy.access import may_open
 from accord.policy.engine import decide
 from accord.services import audit
 from accord.services._database import NodeService
 from accord.services._record_bodies import remove
-from accord.services._release_files import decrypt_attachment, keep_attachments, parts_directory, received_path
+from accord.services._release_files import (
+    RECEIVED_DIR,
+    decrypt_attachment,
+    keep_attachments,
+    parts_directory,
+    received_path,
+)
 from accord.services._release_message import ReleaseMessage, check_bodies, record_of
 from accord.services._release_steps import (
     MAX_REASON,
@@ -60,7 +69,7 @@ from accord.services._release_steps import (
 )
 from accord.services.node import NodeIdentity, UnlockedNode, read_identity, utc_now
 from accord.services.obligations import latest_levels
-from accord.storage.sql import SqlRecordStore, SqlReleaseStore
+from accord.storage.sql import SqlObligationStore, SqlRecordStore, SqlReleaseStore
 from accord.storage.values import Release, ReleaseState
 
 __all__ = [
@@ -356,14 +365,20 @@ class Releases(NodeService):
 
         Raises:
             UnknownReferenceError: no such received release.
+            ValidationError: the originator recalled the record and this node has
+                acknowledged the recall (returned or destroyed): its files are
+                removed and it is never opened again (audited).
         """
         at = at or utc_now()
         party = node.identity.party
         with self._db.transaction("read the release") as session:
             release = SqlReleaseStore(session).get(release_id)
+            recalled = _recalled(session, release.record_id, party) if release is not None else None
         if release is None or release.state is not ReleaseState.RECEIVED:
             msg = f"no received release {release_id!r} on this node"
             raise UnknownReferenceError(msg, hint="`accord records inbox` lists them")
+        if recalled is not None:
+            self._refuse_recalled(release, recalled, person=person, party=party, at=at)
         message = ReleaseMessage.from_bytes(release.envelope)
         stored_content = self._content(message, node, world)
         record = record_of(stored_content)
@@ -412,6 +427,32 @@ class Releases(NodeService):
             label=label if changed else None,
         )
 
+    def _refuse_recalled(
+        self, release: Release, acknowledgement: RecallAcknowledgement, *, person: Person, party: str, at: dt.datetime
+    ) -> None:
+        # Destroyed or returned: whatever files were kept go now, and the copy is closed
+        # to everyone, whatever their clearance.
+        kept = self._home / RECEIVED_DIR / release.id
+        if kept.is_dir():
+            remove(sorted(kept.iterdir()), up_to=self._home)
+        reason = f"recalled by the originator; {acknowledgement.done} acknowledged on {acknowledgement.on.isoformat()}"
+        with self._db.transaction("audit the access") as session:
+            audit.append(
+                session,
+                kind=EntryKind.ACCESS,
+                actor=party,
+                at=at,
+                subjects=(release.record_id, release.id),
+                meta={
+                    "action": "release.open",
+                    "person": person.id[:MAX_REASON],
+                    "outcome": "refused",
+                    "reason": reason,
+                },
+            )
+        msg = f"release {release.id} was {reason}: it may no longer be opened"
+        raise ValidationError(msg, hint="the originator can release the record again if it should be read")
+
     @staticmethod
     def _content(message: ReleaseMessage, node: UnlockedNode, world: World) -> dict[str, Any]:
         # Every signature was checked on receipt, against keys given then; here the seal
@@ -457,3 +498,12 @@ def _signing_keys(identity: NodeIdentity) -> PinnedKeyVerifier:
     trusted with, and when a compromised one stops counting, is the peer pinning's job.)
     """
     return PinnedKeyVerifier(g.public.signing for g in identity.history)
+
+
+def _recalled(session: Session, record_id: str, party: str) -> RecallAcknowledgement | None:
+    """This node's acknowledgement of a recall of the record, if it gave one."""
+    for status in SqlObligationStore(session).recalls(record_id=record_id):
+        for acknowledgement in status.acknowledgements:
+            if acknowledgement.value.holder == party:
+                return acknowledgement.value
+    return None

@@ -471,3 +471,33 @@ def test_a_release_signed_before_the_sender_rotated_its_keys_is_still_accepted(k
         outcome.message.to_bytes(), world=world, node=unlocked, sender=rotated, at=AT
     )
     assert received.new
+
+
+def test_an_acknowledged_recall_closes_the_held_copy_and_removes_its_files(kor, jpn, world, tmp_path):
+    record, _, message_file = release_with_file(kor, jpn, world, tmp_path, b"imagery " * 1000)
+    home, db, unlocked = jpn
+    service = Releases(database=db, home=home)
+    received = service.receive(
+        message_file.read_bytes(),
+        world=world,
+        node=unlocked,
+        sender=kor[2].identity,
+        attachments=parts_directory(message_file),
+        at=AT,
+    )
+    kept = home / "received" / received.release.id
+    assert any(kept.iterdir())
+    kor_home, kor_db, kor_node = kor
+    recall_file = tmp_path / "recall.json"
+    originator = Obligations(database=kor_db, home=kor_home)
+    recall = originator.issue_recall(record.id, disposition="destroy", keys=kor_node, at=AT)
+    originator.export("recall", recall.id, out=recall_file)
+    holder = Obligations(database=db, home=home)
+    holder.import_file(recall_file, signer=kor_home / "node.json", world=world, at=AT)
+    assert service.read(received.release.id, person=person(), world=world, node=unlocked, at=AT).access  # not yet
+    holder.acknowledge_recall(recall.id, keys=unlocked, at=AT)
+    with pytest.raises(ValidationError, match="recalled by the originator; destroy acknowledged"):
+        service.read(received.release.id, person=person(), world=world, node=unlocked, at=AT)
+    assert not kept.exists()
+    last = entries(db)[-1]
+    assert (last.kind, last.meta["outcome"]) == (EntryKind.ACCESS, "refused")
