@@ -18,7 +18,7 @@ stored body is the stream file plus a :class:`WrappedKey`. The wrapped key is bo
 caller-chosen context (e.g. the record id), so it does not open for another record.
 
 Not here: where bodies live (storage), which KEK a node uses (:func:`derive_kek` turns a
-node seed into one; the key ring does not hold one yet), signatures, the clock.
+node seed into one; the seed lives in the key file, ADR 0006), signatures, the clock.
 """
 
 from __future__ import annotations
