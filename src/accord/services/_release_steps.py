@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from accord.audit.entry import AuditEntry, EntryKind
-from accord.canonical import canonical_bytes, sha256_hex
+from accord.canonical import sha256_hex
 from accord.crypto import Ed25519Signer, NodePublicKeys, seal_release, sign_content
 from accord.crypto.stream import WrappedKey, decrypt_bytes, unwrap_key
 from accord.domain.person import Person
@@ -35,7 +35,7 @@ from accord.services._record_bodies import body_context, file_body_source
 from accord.services._release_files import check_attachment, file_body, parts_directory, write_attachments
 from accord.services._release_message import MAX_MESSAGE_BYTES, ReleaseMessage, build_content, new_salt, text_body
 from accord.services.node import NodeIdentity, UnlockedNode, write_atomically
-from accord.storage.values import Body, FileBody, InlineBody, Release, ReleaseState
+from accord.storage.values import Body, FileBody, InlineBody, Release, ReleaseState, canonical_json
 
 __all__ = [
     "MAX_REASON",
@@ -223,7 +223,7 @@ def seal_one(  # noqa: PLR0913 - one permitted release: what, how, and by whom
         raise ValidationError(msg, hint=f"give {hop}'s node descriptor (its node.json)")
     when = audit.iso(at)
     release_id = str(uuid.uuid4())
-    decision_json = canonical_bytes(decision.to_dict())
+    decision_json = canonical_json(decision.to_dict())
     content = build_content(
         record,
         decision,

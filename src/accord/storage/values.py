@@ -40,6 +40,7 @@ __all__ = [
     "ReportStatus",
     "Signed",
     "StoredRecord",
+    "canonical_json",
     "check_page",
     "check_time",
     "consent_to_dict",
@@ -82,8 +83,30 @@ def _need_bytes(value: bytes, what: str) -> None:
         raise ValidationError(msg)
 
 
+# Bytes already known to be the canonical JSON of an object: a pure fact about the
+# bytes, so remembering it is safe. The release pipeline builds a Release per record
+# from bytes it has just canonicalised; checking them again cost as much as signing.
+_KNOWN_CANONICAL: dict[bytes, None] = {}
+_KNOWN_CANONICAL_MAX: Final = 4096
+
+
+def _remember_canonical(value: bytes) -> None:
+    if len(_KNOWN_CANONICAL) >= _KNOWN_CANONICAL_MAX:
+        _KNOWN_CANONICAL.clear()
+    _KNOWN_CANONICAL[value] = None
+
+
+def canonical_json(value: Mapping[str, object]) -> bytes:
+    """The canonical JSON (RFC 8785) of a JSON object, remembered as such for ``Release``."""
+    data = canonical_bytes(value)
+    _remember_canonical(data)
+    return data
+
+
 def _check_json_object(value: bytes, what: str) -> None:
     """``value`` must be the canonical JSON (RFC 8785) of a JSON object."""
+    if value in _KNOWN_CANONICAL:
+        return
     try:
         parsed = json.loads(value)
     except (TypeError, UnicodeDecodeError, ValueError) as e:
@@ -92,6 +115,7 @@ def _check_json_object(value: bytes, what: str) -> None:
     if not isinstance(parsed, dict) or canonical_bytes(parsed) != value:
         msg = f"{what} must be the canonical JSON (RFC 8785) of an object"
         raise ValidationError(msg)
+    _remember_canonical(value)
 
 
 # -- bodies -----------------------------------------------------------------------------
@@ -290,8 +314,8 @@ class Release:
             route=decision.route,
             hops=decision.hops,
             agreements=decision.agreements,
-            decision=decision_json if decision_json is not None else canonical_bytes(decision.to_dict()),
-            label=canonical_bytes(decision.label.to_dict()) if decision.label is not None else None,
+            decision=decision_json if decision_json is not None else canonical_json(decision.to_dict()),
+            label=canonical_json(decision.label.to_dict()) if decision.label is not None else None,
             envelope=envelope,
             state=state,
             created_at=at,
