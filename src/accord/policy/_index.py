@@ -67,6 +67,7 @@ class Terms:
     topics: frozenset[str] | None
     purposes: frozenset[str] | None
     in_scope: str  # the detail of a passed scope check
+    covers_topics: str  # the topics it is limited to, as a failed scope check lists them
     cite_in_force: str
     cite_scope: str
     cite_level: str
@@ -109,6 +110,7 @@ class HubRoute(Terms):
     hub: str
     route: tuple[str, str, str]  # (sender, hub, recipient)
     route_key: str  # "sender>hub>recipient"
+    in_scope_hub: Check  # the passed scope check on this route
     named: Check  # the arrangement names the hub and covers both ends
     conduit: Check  # the hub receives it only to forward it
     covers: frozenset[str]  # level ids with an equivalent under the arrangement
@@ -285,6 +287,7 @@ def _terms(agreement: Agreement) -> Terms:
         topics=agreement.topics,
         purposes=agreement.purposes,
         in_scope=f"topics within the scope of {aid}",
+        covers_topics=", ".join(sorted(agreement.topics)) if agreement.topics is not None else "",
         cite_in_force=_own(agreement.cite("in-force")),
         cite_scope=_own(agreement.cite("scope")),
         cite_level=_own(agreement.cite("level-covered")),
@@ -331,6 +334,7 @@ def _hub_route(terms: Terms, sender: str, recipient: str) -> HubRoute:
         hub=hub,
         route=(sender, hub, recipient),
         route_key=route_key,
+        in_scope_hub=_new(Check, (Rule.SCOPE, True, terms.in_scope, terms.cite_scope, route_key)),
         named=_new(Check, (Rule.HUB, True, named, cite_hub, route_key)),
         conduit=_new(Check, (Rule.RELEASABLE, True, conduit, cite_hub, route_key)),
         covers=frozenset(i for row in arrangement.equivalences for _, ids in row.levels for i in ids),

@@ -270,8 +270,7 @@ def _scope(terms: Terms, record: Record, route_key: str) -> Check:
     topics = terms.topics
     if topics is not None and not record.topics <= topics:
         outside = ", ".join(sorted(record.topics - topics))
-        allowed = ", ".join(sorted(topics))
-        detail = f"topic {outside} is outside {terms.id} (covers {allowed} only)"
+        detail = f"topic {outside} is outside {terms.id} (covers {terms.covers_topics} only)"
         return _new(Check, (_SCOPE, False, detail, terms.cite_scope, route_key))
     purposes = terms.purposes
     if purposes is not None and record.purpose not in purposes:
@@ -387,7 +386,12 @@ def _hub_route(  # noqa: PLR0913
     route_key = route.route_key
     carries, before, after = route.in_force[bisect_right(route.dates, on)]
     in_force = _new(Check, (_IN_FORCE, carries, f"{before}{day}{after}", route.cite_in_force, route_key))
-    scope = _scope(route, record, route_key)
+    if (route.topics is None or record.topics <= route.topics) and (
+        route.purposes is None or record.purpose in route.purposes
+    ):
+        scope = route.in_scope_hub
+    else:
+        scope = _scope(route, record, route_key)
     # The hub is a conduit named by the arrangement, not an addressee: rule 3 is the
     # final recipient's REL TO, which carries the consent to forward (rule 6).
     local = [in_force, scope, route.named, route.conduit]
