@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+import pytest
 import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
 from accord.canonical import canonical_bytes
+from accord.errors import ValidationError
 
 # Any text, including escapes, astral characters and characters from U+E000 up.
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
@@ -40,3 +44,13 @@ def test_numbers_outside_the_fast_path(number):
 def test_control_characters_are_escaped_the_rfc8785_way():
     value = {"s": "".join(chr(c) for c in range(0x20)) + '"\\\x7f\u2028'}
     assert canonical_bytes(value) == bytes(rfc8785.dumps(value))
+
+
+class Colour(StrEnum):
+    RED = "red"
+
+
+def test_text_subclasses_and_non_text_keys():
+    assert canonical_bytes({"c": Colour.RED, Colour.RED: 1}) == bytes(rfc8785.dumps({"c": "red", "red": 1}))
+    with pytest.raises(ValidationError, match="cannot be canonicalised"):
+        canonical_bytes({1: "x"})
