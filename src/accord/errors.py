@@ -12,7 +12,9 @@ HTTP statuses in exactly one place.
     │   └── InvalidTransitionError a lifecycle event that cannot follow the ones before
     ├── IntegrityError             opaque: signatures, seals, audit proofs
     │   └── AuditChainBrokenError  the local audit log does not verify (names the first bad entry)
-    └── StorageError               the database refused or is not set up
+    ├── StorageError               the database refused or is not set up
+    ├── AuthenticationError        opaque: unknown, wrong, expired, revoked or locked credentials
+    └── PermissionDeniedError      the person's roles (or the token's scopes) do not allow the action
 
 A denied release is *not* an error: it is a :class:`accord.domain.release.Decision`
 whose ``allowed`` is false.
@@ -23,9 +25,11 @@ from __future__ import annotations
 __all__ = [
     "AgreementError",
     "AuditChainBrokenError",
+    "AuthenticationError",
     "Error",
     "IntegrityError",
     "InvalidTransitionError",
+    "PermissionDeniedError",
     "StorageError",
     "UnknownReferenceError",
     "ValidationError",
@@ -89,3 +93,16 @@ class AuditChainBrokenError(IntegrityError):
 
 class StorageError(Error):
     """The store refused an operation or is not initialised."""
+
+
+class AuthenticationError(Error):
+    """Credentials that do not let anyone in; deliberately the same for every reason.
+
+    Unknown person, wrong password, unknown, expired or revoked token or session, a
+    CSRF token that does not match, or a locked account: the message does not say which,
+    so that it tells an attacker nothing. The node's audit log records the reason.
+    """
+
+
+class PermissionDeniedError(Error):
+    """An authenticated person asked for an action their roles or their token's scopes do not allow."""

@@ -48,6 +48,8 @@ class EntryKind(StrEnum):
     RECLASSIFICATION = "reclassification"
     ACCESS = "access"  # a person opening (or refused) a held record's content
     RECORD = "record"  # a record created at this node, or its creation refused
+    PERSON = "person"  # a person added or changed (roles, clearance, need-to-know, password, lock, tokens)
+    LOGIN = "login"  # a login or session, succeeded, failed or refused, and lock-outs
 
 
 _KINDS: Final = frozenset(EntryKind)

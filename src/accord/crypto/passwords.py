@@ -42,6 +42,7 @@ __all__ = [
     "csrf_token",
     "digests_equal",
     "hash_password",
+    "is_token_id",
     "needs_rehash",
     "new_session",
     "new_token",
@@ -55,6 +56,7 @@ TOKEN_PREFIX: Final = "accord_"  # noqa: S105 - a fixed prefix, which secret sca
 _TOKEN_ID_BYTES: Final = 10  # 16 base32 characters
 _SECRET_BYTES: Final = 32
 _TOKEN: Final = re.compile(r"accord_(?P<id>[a-z2-7]{16})_(?P<secret>[A-Za-z0-9_-]{43})")
+_TOKEN_ID: Final = re.compile(r"[a-z2-7]{16}")
 _SESSION: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 _TOKEN_LABEL: Final = b"accord.api-token/1\x00"
 _SESSION_LABEL: Final = b"accord.session/1\x00"
@@ -198,6 +200,11 @@ def new_token() -> IssuedToken:
     return IssuedToken(
         token_id=token_id, token=f"{TOKEN_PREFIX}{token_id}_{secret}", digest=_token_digest(token_id, secret)
     )
+
+
+def is_token_id(text: str) -> bool:
+    """Whether ``text`` is shaped like a token's public id (and so cannot be a whole token)."""
+    return _TOKEN_ID.fullmatch(text) is not None
 
 
 def read_token(token: str) -> tuple[str, str] | None:
