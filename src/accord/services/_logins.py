@@ -85,14 +85,6 @@ class Logins(NodeService):
         msg = f"this token of {person.id} is not scoped for {action.value}"
         raise PermissionDeniedError(msg, hint="issue a token with that scope, or use one without scopes")
 
-    def _allowed(self, principal: Principal, action: Action, *, subject: str | None, at: dt.datetime) -> None:
-        """:meth:`authorize`, auditing a refusal."""
-        try:
-            self.authorize(principal, action)
-        except PermissionDeniedError as e:
-            self._audit_refusal(principal, action.value, e, subject=subject, at=at)
-            raise
-
     @contextmanager
     def _refusals(
         self, principal: Principal | None, action: str, *, subject: str | None, at: dt.datetime

@@ -185,8 +185,8 @@ class People(Logins):
         """
         at = at or utc_now()
         subject = _subject(draft.id)
-        self._allowed(principal, Action.PEOPLE_MANAGE, subject=subject, at=at)
         with self._refusals(principal, "person.add", subject=subject, at=at):
+            self.authorize(principal, Action.PEOPLE_MANAGE)
             person = self._person(draft, world=world, at=at)
             if Role.ADMINISTRATOR in person.roles:
                 self.authorize(principal, Action.PEOPLE_ADMINISTER)
@@ -270,7 +270,7 @@ class People(Logins):
         """
         at = at or utc_now()
         with self._refusals(principal, "person.roles", subject=_subject(person_id), at=at):
-            self._may_change(principal, person_id, at=at)
+            self._may_change(principal, person_id)
             wanted = parse_roles(roles)
             with self._db.transaction("set the roles") as session:
                 store = SqlPeopleStore(session)
@@ -309,7 +309,7 @@ class People(Logins):
         """
         at = at or utc_now()
         with self._refusals(principal, "person.clearance", subject=_subject(person_id), at=at):
-            self._may_change(principal, person_id, at=at)
+            self._may_change(principal, person_id)
             with self._db.transaction("set the clearance") as session:
                 store = SqlPeopleStore(session)
                 kept = _known(store.get(person_id), person_id)
@@ -337,7 +337,7 @@ class People(Logins):
         """
         at = at or utc_now()
         with self._refusals(principal, "person.need-to-know", subject=_subject(person_id), at=at):
-            self._may_change(principal, person_id, at=at)
+            self._may_change(principal, person_id)
             wanted = frozenset(t.strip() for t in topics if t.strip())
             with self._db.transaction("set the need-to-know") as session:
                 store = SqlPeopleStore(session)
@@ -388,7 +388,7 @@ class People(Logins):
                 require_csrf(principal)
                 self.authenticate_password(person_id, current_password or "", at=at)
             else:
-                self._allowed(principal, Action.PEOPLE_MANAGE, subject=_subject(person_id), at=at)
+                self.authorize(principal, Action.PEOPLE_MANAGE)
             hashed = self._hash(person_id, password)
             with self._db.transaction("set the password") as session:
                 store = SqlPeopleStore(session)
@@ -422,7 +422,7 @@ class People(Logins):
     def _set_locked(self, principal: Principal, person_id: str, *, locked: bool, at: dt.datetime) -> PersonView:
         action = "person.lock" if locked else "person.unlock"
         with self._refusals(principal, action, subject=_subject(person_id), at=at):
-            self._may_change(principal, person_id, at=at)
+            self._may_change(principal, person_id)
             with self._db.transaction("lock the person" if locked else "unlock the person") as session:
                 store = SqlPeopleStore(session)
                 store.hold()
@@ -436,8 +436,8 @@ class People(Logins):
                 self._append_person(session, principal, person_id, at, meta)
         return PersonView.of(updated)
 
-    def _may_change(self, principal: Principal, person_id: str, *, at: dt.datetime) -> None:
-        self._allowed(principal, Action.PEOPLE_MANAGE, subject=_subject(person_id), at=at)
+    def _may_change(self, principal: Principal, person_id: str) -> None:
+        self.authorize(principal, Action.PEOPLE_MANAGE)
         if person_id == principal.person.id:
             msg = f"{person_id} may not change their own roles, clearance, need-to-know or lock"
             raise PermissionDeniedError(msg, hint="ask another security officer or administrator")

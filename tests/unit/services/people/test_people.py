@@ -102,10 +102,13 @@ def test_only_people_managers_add_and_only_administrators_make_administrators(pe
     add(people, admin, "sec", "security-officer")
     kim = people.authenticate_password("kim", PASSWORD, at=AT)
     sec = people.authenticate_password("sec", PASSWORD, at=AT)
+    before = len(entries(db))
     with pytest.raises(PermissionDeniedError, match=r"kim may not people.manage: it needs one of the roles"):
         add(people, kim, "lee", "analyst")
     refusal = last(db)
-    assert (refusal.actor, refusal.subjects, refusal.meta["action"]) == ("kim", ("lee",), "people.manage")
+    assert (refusal.actor, refusal.subjects, refusal.meta["action"]) == ("kim", ("lee",), "person.add")
+    assert refusal.meta["reason"].startswith("kim may not people.manage")
+    assert len(entries(db)) == before + 1  # one refusal, one entry
     add(people, sec, "lee", "analyst")
     with pytest.raises(PermissionDeniedError, match=r"people.administer"):
         add(people, sec, "boss", "administrator")
@@ -126,8 +129,11 @@ def test_roles_change_audited_never_ones_own_and_never_the_last_administrator(pe
     assert entry.meta["removed"] == "none"
     assert people.get(admin, "kim").person.roles == changed.roles
 
+    before = len(entries(db))
     with pytest.raises(PermissionDeniedError, match="may not change their own roles"):
         people.set_roles(sec, "sec", ["security-officer", "disclosure-officer"], at=AT)
+    assert len(entries(db)) == before + 1
+    assert (last(db).meta["action"], last(db).meta["outcome"]) == ("person.roles", "refused")
     with pytest.raises(PermissionDeniedError, match=r"people.administer"):
         people.set_roles(sec, "kim", ["administrator"], at=AT)
     with pytest.raises(PermissionDeniedError, match=r"people.administer"):
