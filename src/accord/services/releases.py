@@ -390,20 +390,8 @@ class Releases(NodeService):
             label = remarked(record, changed, holder=party, on=on, world=world)
         level = str(label["recipient_level"])
         access = may_open(person, holder=party, level=level, topics=record.topics, on=at.date(), world=world)
-        with self._db.transaction("audit the access") as session:
-            audit.append(
-                session,
-                kind=EntryKind.ACCESS,
-                actor=party,
-                at=at,
-                subjects=(release.record_id, release.id),
-                meta={
-                    "action": "release.open",
-                    "person": person.id[:MAX_REASON],
-                    "outcome": "allowed" if access else "refused",
-                    "reason": (access.reasons[0] if access.reasons else "")[:MAX_REASON],
-                },
-            )
+        reason = access.reasons[0] if access.reasons else ""
+        self._audit_access(release, person=person, party=party, at=at, allowed=access.allowed, reason=reason)
         if not access:
             return OpenedRelease(access=access, release=release)
         texts, file_bodies = check_bodies(stored_content, stored_content.pop("_bodies"))
@@ -427,15 +415,9 @@ class Releases(NodeService):
             label=label if changed else None,
         )
 
-    def _refuse_recalled(
-        self, release: Release, acknowledgement: RecallAcknowledgement, *, person: Person, party: str, at: dt.datetime
+    def _audit_access(  # noqa: PLR0913 - the fields of an access entry
+        self, release: Release, *, person: Person, party: str, at: dt.datetime, allowed: bool, reason: str
     ) -> None:
-        # Destroyed or returned: whatever files were kept go now, and the copy is closed
-        # to everyone, whatever their clearance.
-        kept = self._home / RECEIVED_DIR / release.id
-        if kept.is_dir():
-            remove(sorted(kept.iterdir()), up_to=self._home)
-        reason = f"recalled by the originator; {acknowledgement.done} acknowledged on {acknowledgement.on.isoformat()}"
         with self._db.transaction("audit the access") as session:
             audit.append(
                 session,
@@ -446,10 +428,21 @@ class Releases(NodeService):
                 meta={
                     "action": "release.open",
                     "person": person.id[:MAX_REASON],
-                    "outcome": "refused",
-                    "reason": reason,
+                    "outcome": "allowed" if allowed else "refused",
+                    "reason": reason[:MAX_REASON],
                 },
             )
+
+    def _refuse_recalled(
+        self, release: Release, acknowledgement: RecallAcknowledgement, *, person: Person, party: str, at: dt.datetime
+    ) -> None:
+        # Destroyed or returned: whatever files were kept go now, and the copy is closed
+        # to everyone, whatever their clearance.
+        kept = self._home / RECEIVED_DIR / release.id
+        if kept.is_dir():
+            remove(sorted(kept.iterdir()), up_to=self._home)
+        reason = f"recalled by the originator; {acknowledgement.done} acknowledged on {acknowledgement.on.isoformat()}"
+        self._audit_access(release, person=person, party=party, at=at, allowed=False, reason=reason)
         msg = f"release {release.id} was {reason}: it may no longer be opened"
         raise ValidationError(msg, hint="the originator can release the record again if it should be read")
 
