@@ -20,6 +20,7 @@ from rich.text import Text
 
 from accord.cli.commands._shared import JsonOption, WorldOption, new_table, open_cli_world, print_json, settings, stdout
 from accord.errors import ValidationError
+from accord.services.node import UnlockedNode, unlock
 from accord.services.obligations import (
     ConsentRequest,
     Imported,
@@ -49,9 +50,13 @@ def _service() -> Obligations:
     return Obligations.open(database_url=current.resolved_database_url, home=current.home)
 
 
-def _passphrase() -> str | None:
-    secret = settings().key_passphrase
-    return secret.get_secret_value() if secret else None
+def _passphrase() -> str | UnlockedNode | None:
+    """The passphrase for the service to unlock with; the node unlocked here under the test switch."""
+    current = settings()
+    secret = current.key_passphrase.get_secret_value() if current.key_passphrase else None
+    if current.unsafe_fast_kdf:  # UNSAFE, tests only: key files below the scrypt floor open
+        return unlock(current.home, secret, unsafe_fast_kdf=True)
+    return secret
 
 
 def _say(line: str) -> None:
