@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from accord.cli.commands import agreements, audit, decide, demo, node, records, releases, world
+from accord.cli.commands import agreements, audit, decide, demo, node, obligations, records, releases, world
 from accord.cli.commands._shared import EXIT_BAD_INPUT
 from accord.errors import Error
 
@@ -40,6 +40,11 @@ app.add_typer(agreements.app, name="agreements")
 app.add_typer(audit.app, name="audit")
 app.command("decide")(decide.decide)
 app.command("demo")(demo.demo)
+app.add_typer(obligations.consent_app, name="consent")
+app.add_typer(obligations.recall_app, name="recall")
+app.add_typer(obligations.report_app, name="report-compromise")
+app.command("reclassify")(obligations.reclassify)
+app.add_typer(obligations.app, name="obligations")
 
 
 def run() -> None:
