@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from accord.cli.commands import agreements, audit, decide, demo, node, obligations, records, releases, world
+from accord.cli.commands import agreements, audit, decide, demo, node, obligations, people, records, releases, world
 from accord.cli.commands._shared import EXIT_BAD_INPUT
 from accord.errors import Error
 
@@ -38,6 +38,8 @@ app.add_typer(records.app, name="records")
 app.add_typer(world.app, name="world")
 app.add_typer(agreements.app, name="agreements")
 app.add_typer(audit.app, name="audit")
+app.add_typer(people.app, name="people")
+app.add_typer(people.tokens_app, name="tokens")
 app.command("decide")(decide.decide)
 app.command("demo")(demo.demo)
 app.add_typer(obligations.consent_app, name="consent")
