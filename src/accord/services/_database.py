@@ -106,6 +106,19 @@ class NodeService:
         """The service of the node at ``home`` with its database at ``database_url``."""
         return cls(database=Database(database_url=database_url), home=home)
 
+    def __enter__(self) -> Self:
+        """Use as ``with Service.open(…) as service:``; the connections close at the end."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the database connections."""
+        self.close()
+
     def close(self) -> None:
         """Close the database connections."""
         self._db.close()

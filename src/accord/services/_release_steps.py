@@ -47,7 +47,6 @@ __all__ = [
     "check_header",
     "checked_attachments",
     "denial_entry",
-    "fields_of",
     "label_of",
     "person_from_options",
     "read_message_file",
@@ -355,10 +354,6 @@ def label_of(release: Release) -> dict[str, object]:
         msg = "release label is malformed"
         raise IntegrityError(msg)
     return value
-
-
-def fields_of(release: Release) -> dict[str, Any]:
-    return {name: getattr(release, name) for name in Release.__dataclass_fields__}
 
 
 def person_from_options(

@@ -59,7 +59,6 @@ from accord.services._release_steps import (
     check_header,
     checked_attachments,
     denial_entry,
-    fields_of,
     label_of,
     person_from_options,
     read_message_file,
@@ -187,19 +186,6 @@ class Releases(NodeService):
             raise
         return outcomes
 
-    def message(self, release_id: str) -> ReleaseMessage:
-        """The message of a release sent from here, to write to a file again.
-
-        Raises:
-            UnknownReferenceError: no such release sent from here.
-        """
-        with self._db.transaction("read the release") as session:
-            release = SqlReleaseStore(session).get(release_id)
-        if release is None or release.state is ReleaseState.RECEIVED:
-            msg = f"no release {release_id!r} sent from this node"
-            raise UnknownReferenceError(msg, hint="`accord records releases` lists them")
-        return ReleaseMessage.from_bytes(release.envelope)
-
     def list(self, *, received: bool, after: str | None = None, limit: int = 100) -> Sequence[Release]:
         """Releases received here (the inbox) or sent from here, in the order stored."""
         with self._db.transaction("list the releases") as session:
@@ -239,13 +225,18 @@ class Releases(NodeService):
         message = ReleaseMessage.from_bytes(data)
         try:
             release, content, files = self._accept(
-                message, world=world, node=node, sender=sender, originator=originator, attachments=attachments
+                message,
+                world=world,
+                node=node,
+                sender=sender,
+                originator=originator,
+                attachments=attachments,
+                received_at=audit.iso(at),
             )
         except RefusedError as refused:
             self._audit_refusal(EntryKind.RECEIPT, "release.receive", refused, party=party, at=at, subject=message)
             msg = "sealed release failed its integrity check"
             raise IntegrityError(msg, hint="the reason is in this node's audit log (`accord audit verify`)") from None
-        release = Release(**{**fields_of(release), "created_at": audit.iso(at), "updated_at": audit.iso(at)})
         written: list[Path] = []
         try:
             with self._db.transaction("store the received release") as session:
@@ -291,6 +282,7 @@ class Releases(NodeService):
         sender: NodeIdentity,
         originator: NodeIdentity | None,
         attachments: Path | None,
+        received_at: str,
     ) -> tuple[Release, dict[str, Any], dict[str, Path]]:
         party = node.identity.party
         fingerprint = check_header(message, party=party, world=world, sender=sender)
@@ -338,7 +330,7 @@ class Releases(NodeService):
             id=message.release_id,
             envelope=message.to_bytes(),
             state=ReleaseState.RECEIVED,
-            at=message.sent_at,
+            at=received_at,
             message_id=message.message_id,
         )
         return release, content, files

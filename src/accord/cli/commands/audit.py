@@ -31,11 +31,8 @@ def checkpoint(json_output: JsonOption = False) -> None:
     """Sign a checkpoint of the log as it is now (needs $ACCORD_KEY_PASSPHRASE)."""
     current = settings()
     passphrase = current.key_passphrase.get_secret_value() if current.key_passphrase else None
-    log = _log()
-    try:
+    with _log() as log:
         made = log.checkpoint(passphrase=passphrase)
-    finally:
-        log.close()
     if json_output:
         print_json(made.to_dict())
         return
@@ -45,11 +42,8 @@ def checkpoint(json_output: JsonOption = False) -> None:
 @app.command("verify")
 def verify(json_output: JsonOption = False) -> None:
     """Verify every entry and checkpoint; exit 2 naming the first bad entry."""
-    log = _log()
-    try:
+    with _log() as log:
         report = log.verify()
-    finally:
-        log.close()
     if json_output:
         print_json(report.to_dict())
         return
@@ -60,11 +54,8 @@ def verify(json_output: JsonOption = False) -> None:
 @app.command("prove")
 def prove(seq: Annotated[int, typer.Argument(metavar="SEQ", help="The entry's sequence number.")]) -> None:
     """Print a proof bundle (JSON) that entry SEQ is in the latest signed checkpoint."""
-    log = _log()
-    try:
+    with _log() as log:
         bundle = log.prove(seq)
-    finally:
-        log.close()
     print_json(bundle.to_dict())
 
 

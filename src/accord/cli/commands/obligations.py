@@ -90,11 +90,8 @@ def grant(
         topic=topic,
     )
     loaded = open_cli_world(world)
-    service = _service()
-    try:
+    with _service() as service:
         consent = service.grant_consent(request, world=loaded.world, keys=_passphrase())
-    finally:
-        service.close()
     if json_output:
         print_json(consent.to_dict())
         return
@@ -113,11 +110,8 @@ def list_consents(
     json_output: JsonOption = False,
 ) -> None:
     """List the consents this node holds (granted here or imported)."""
-    service = _service()
-    try:
+    with _service() as service:
         held = service.consents(holder=holder, third_party=third_party)
-    finally:
-        service.close()
     if json_output:
         print_json({"consents": [c.value.to_dict() for c in held]})
         return
@@ -157,11 +151,8 @@ def issue_recall(
     json_output: JsonOption = False,
 ) -> None:
     """Ask every holder of a record of this node to return or destroy it."""
-    service = _service()
-    try:
+    with _service() as service:
         recall = service.issue_recall(record, disposition=disposition, reason=reason, keys=_passphrase())
-    finally:
-        service.close()
     if json_output:
         print_json(recall.to_dict())
         return
@@ -179,11 +170,8 @@ def acknowledge(
     json_output: JsonOption = False,
 ) -> None:
     """Acknowledge, as a holder, a recall imported here."""
-    service = _service()
-    try:
+    with _service() as service:
         ack = service.acknowledge_recall(recall_id, done=done, note=note, keys=_passphrase())
-    finally:
-        service.close()
     if json_output:
         print_json(ack.to_dict())
         return
@@ -198,11 +186,8 @@ def list_recalls(
     json_output: JsonOption = False,
 ) -> None:
     """List the recalls this node holds, with who acknowledged them."""
-    service = _service()
-    try:
+    with _service() as service:
         held = service.recalls(record_id=record, state=state)
-    finally:
-        service.close()
     if json_output:
         items = [
             {
@@ -242,11 +227,8 @@ def file_report(
     """Report, as a holder, a loss or compromise of a record to its originator (at once)."""
     request = ReportRequest(record_id=record, kind=kind, details=details, detected_on=detected, originator=originator)
     loaded = open_cli_world(world)
-    service = _service()
-    try:
+    with _service() as service:
         report = service.report_compromise(request, world=loaded.world, keys=_passphrase())
-    finally:
-        service.close()
     if json_output:
         print_json(report.to_dict())
         return
@@ -262,11 +244,8 @@ def close_report(
     json_output: JsonOption = False,
 ) -> None:
     """Close, as the holder that filed it, a report with the investigation's result."""
-    service = _service()
-    try:
+    with _service() as service:
         result = service.close_report(report_id, findings=findings, measures=measures, keys=_passphrase())
-    finally:
-        service.close()
     if json_output:
         print_json(result.to_dict())
         return
@@ -281,11 +260,8 @@ def list_reports(
     json_output: JsonOption = False,
 ) -> None:
     """List the compromise reports this node holds (made here or to it)."""
-    service = _service()
-    try:
+    with _service() as service:
         held = service.reports(record_id=record, state=state)
-    finally:
-        service.close()
     if json_output:
         items = [
             {
@@ -333,11 +309,8 @@ def reclassify(
     """Re-mark portions of a record this node originated, and sign the notice for its holders."""
     levels = _levels(portion)
     loaded = open_cli_world(world)
-    service = _service()
-    try:
+    with _service() as service:
         notice = service.issue_reclassification(record, levels, world=loaded.world, reason=reason, keys=_passphrase())
-    finally:
-        service.close()
     if json_output:
         print_json(notice.to_dict())
         return
@@ -350,21 +323,15 @@ def reclassify(
 
 
 def _export(kind: str, key: str, out: Path, *, record: str | None = None, holder: str | None = None) -> None:
-    service = _service()
-    try:
+    with _service() as service:
         signed = service.export(kind, key, out=out, record_id=record, holder=holder)
-    finally:
-        service.close()
     _say(f"Wrote {signed.type} {key} signed by {signed.signer} to {out}")
 
 
 def _import(path: Path, signer: Path, world: Path | None, json_output: bool, *, expect: str | None = None) -> None:
     loaded = open_cli_world(world)
-    service = _service()
-    try:
+    with _service() as service:
         imported: Imported = service.import_file(path, signer=signer, world=loaded.world, expect=expect)
-    finally:
-        service.close()
     if json_output:
         print_json({"type": imported.type.value, "new": imported.new, "value": imported.value.to_dict()})
         return
@@ -406,15 +373,12 @@ def import_any(
 @app.command("list")
 def list_for_record(record: Annotated[str, typer.Argument(metavar="RECORD")], json_output: JsonOption = False) -> None:
     """Everything held about one record: consents, reclassifications (and its latest levels), recalls, reports."""
-    service = _service()
-    try:
+    with _service() as service:
         consents = [c.value for c in service.consents() if c.value.record_id == record]
         notices = [n.value for n in service.reclassifications(record)]
         levels = service.levels(record)
         recalls = service.recalls(record_id=record)
         reports = service.reports(record_id=record)
-    finally:
-        service.close()
     if json_output:
         print_json(
             {

@@ -97,12 +97,9 @@ def bootstrap(
     secrets = _Secrets()
     loaded = open_cli_world(world)
     password = _new_password(secrets.person_password, person_id)
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         draft = PersonDraft(id=person_id, name=name, roles=tuple(role or ()))
         person = people.bootstrap(draft, password=password, world=loaded.world)
-    finally:
-        people.close()
     if json_output:
         print_json({"id": person.id, "roles": sorted(r.value for r in person.roles)})
         return
@@ -133,8 +130,7 @@ def add(
         return
     secrets = _Secrets()
     loaded = open_cli_world(world)
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         actor = _acting(people, secrets)
         password = None if no_password else _new_password(secrets.person_password, person_id)
         draft = PersonDraft(
@@ -142,8 +138,6 @@ def add(
         )
         people.add(actor, draft, world=loaded.world, password=password)
         view = people.get(actor, person_id.strip())
-    finally:
-        people.close()
     if json_output:
         print_json(view.to_dict())
         return
@@ -158,11 +152,8 @@ def list_people(
 ) -> None:
     """List the node's people by id (security officer or administrator)."""
     secrets = _Secrets()
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         page = people.list(_acting(people, secrets), after=after, limit=limit)
-    finally:
-        people.close()
     if json_output:
         print_json({"people": [v.to_dict() for v in page.items], "next": page.next_cursor})
         return
@@ -184,11 +175,8 @@ def show(
 ) -> None:
     """Show a person (yourself by default; others need people.read)."""
     secrets = _Secrets()
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         view = people.get(_acting(people, secrets), person_id)
-    finally:
-        people.close()
     _print_person(view, json_output)
 
 
@@ -204,13 +192,10 @@ def set_roles(
         msg = "give the new roles with --role (repeatable), or --none to remove them all"
         raise ValidationError(msg)
     secrets = _Secrets()
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         actor = _acting(people, secrets)
         people.set_roles(actor, person_id, () if none else tuple(role or ()))
         view = people.get(actor, person_id)
-    finally:
-        people.close()
     _print_person(view, json_output)
 
 
@@ -228,13 +213,10 @@ def set_clearance(
         raise ValidationError(msg)
     secrets = _Secrets()
     loaded = open_cli_world(world)
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         actor = _acting(people, secrets)
         people.set_clearance(actor, person_id, level, world=loaded.world)
         view = people.get(actor, person_id)
-    finally:
-        people.close()
     _print_person(view, json_output)
 
 
@@ -250,13 +232,10 @@ def set_need_to_know(
         msg = "give the topics with --topic (repeatable), or --none to remove them all"
         raise ValidationError(msg)
     secrets = _Secrets()
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         actor = _acting(people, secrets)
         people.set_need_to_know(actor, person_id, () if none else tuple(topic or ()))
         view = people.get(actor, person_id)
-    finally:
-        people.close()
     _print_person(view, json_output)
 
 
@@ -267,27 +246,21 @@ def passwd(person_id: IdArgument) -> None:
     Ends the person's web sessions.
     """
     secrets = _Secrets()
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         actor = _acting(people, secrets)
         current = None
         if actor.person.id == person_id:
             current = _login_password(secrets.current_password, f"Current password for {person_id}")
         password = _new_password(secrets.person_password, person_id)
         people.set_password(actor, person_id, password, current_password=current)
-    finally:
-        people.close()
     stdout().print(Text(f"Password of {person_id} set"), soft_wrap=True)
 
 
 def _lock(person_id: str, *, locked: bool, json_output: bool) -> None:
     secrets = _Secrets()
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         actor = _acting(people, secrets)
         view = (people.lock if locked else people.unlock)(actor, person_id)
-    finally:
-        people.close()
     if json_output:
         print_json(view.to_dict())
         return
@@ -323,12 +296,9 @@ def issue(
     """Issue an API token after your password; it is printed once and never stored."""
     secrets = _Secrets()
     password = _login_password(secrets.person_password, f"Password for {person_id}")
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         principal = people.authenticate_password(person_id, password)
         issued = people.issue_token(principal, name=name, scopes=scope, lifetime=dt.timedelta(days=days))
-    finally:
-        people.close()
     if json_output:
         print_json({"token": issued.token} | issued.view.to_dict(utc_now()))
         return
@@ -349,11 +319,8 @@ def list_tokens(
 ) -> None:
     """List API tokens (yours by default): id, name, scopes, expiry and status; never the secret."""
     secrets = _Secrets()
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         found = people.list_tokens(_acting(people, secrets), person_id="*" if everyone else person_id)
-    finally:
-        people.close()
     now = utc_now()
     if json_output:
         print_json({"tokens": [t.to_dict(now) for t in found]})
@@ -372,11 +339,8 @@ def revoke(
 ) -> None:
     """Revoke an API token: yours, or anyone's with tokens.manage."""
     secrets = _Secrets()
-    people = _people(secrets)
-    try:
+    with _people(secrets) as people:
         view: TokenView = people.revoke_token(_acting(people, secrets), token_id)
-    finally:
-        people.close()
     if json_output:
         print_json(view.to_dict(utc_now()))
         return

@@ -61,11 +61,8 @@ def create(
     portions = tuple(parse_portion(p) for p in portion or ()) + tuple(parse_portion_file(p) for p in portion_file or ())
     draft = RecordDraft(title=title, topics=tuple(topic), portions=portions, purpose=purpose, precedence=precedence)
     loaded = open_cli_world(world)
-    records = _records()
-    try:
+    with _records() as records:
         record = records.create(draft, world=loaded.world, passphrase=_passphrase())
-    finally:
-        records.close()
     if json_output:
         print_json({"id": record.id, "portions": len(record.portions)})
         return
@@ -79,11 +76,8 @@ def list_records(
     json_output: JsonOption = False,
 ) -> None:
     """List the node's records in the order they were added (no passphrase needed)."""
-    records = _records()
-    try:
+    with _records() as records:
         page = records.list(after=after, limit=limit)
-    finally:
-        records.close()
     if json_output:
         items = [{"id": s.record.id, "title": s.record.title, "added_at": s.added_at} for s in page.items]
         print_json({"records": items, "next": page.next_cursor})
@@ -123,15 +117,12 @@ def show(
     if force and out is None:
         msg = "--force only applies with --out DIR"
         raise ValidationError(msg)
-    records = _records()
-    try:
+    with _records() as records:
         opening = bodies or out is not None
         view = records.show(record_id, passphrase=_passphrase() if opening else None, out=out, force=force)
         if opening and view.bodies is None:
             msg = "no passphrase for the node's private keys"
             raise ValidationError(msg, hint="set ACCORD_KEY_PASSPHRASE to read the bodies")
-    finally:
-        records.close()
     if json_output:
         print_json(view.to_dict())
         return
@@ -174,12 +165,9 @@ def orphans(
     decrypted: it only takes space. Younger files are skipped, since a creation may be
     about to commit them.
     """
-    records = _records()
-    try:
+    with _records() as records:
         age = dt.timedelta(minutes=older_than)
         found = records.remove_orphans(older_than=age) if delete else records.orphans(older_than=age)
-    finally:
-        records.close()
     if json_output:
         print_json({"orphans": found, "deleted": delete})
         return

@@ -78,11 +78,8 @@ def release(
     loaded = open_cli_world(world)
     current = settings()
     node = unlock(current.home, _passphrase())
-    service = _releases()
-    try:
+    with _releases() as service:
         outcome = service.release(record_id, to.upper(), world=loaded.world, node=node, next_hop=next_hop, on=date)
-    finally:
-        service.close()
     if outcome.message is not None and out is not None:
         write_message_file(out, outcome.message, outcome.attachments)
     if json_output:
@@ -128,8 +125,7 @@ def receive(
     originator_identity = read_identity_file(originator) if originator else None
     loaded = open_cli_world(world)
     node = unlock(settings().home, _passphrase())
-    service = _releases()
-    try:
+    with _releases() as service:
         received = service.receive(
             data,
             world=loaded.world,
@@ -138,8 +134,6 @@ def receive(
             originator=originator_identity,
             attachments=parts if parts.is_dir() else None,
         )
-    finally:
-        service.close()
     if json_output:
         print_json(received.to_dict())
         return
@@ -151,11 +145,8 @@ def receive(
 
 
 def _list(*, received: bool, after: str | None, limit: int, json_output: bool) -> None:
-    service = _releases()
-    try:
+    with _releases() as service:
         items = service.list(received=received, after=after, limit=limit)
-    finally:
-        service.close()
     rows = [
         {
             "id": r.id,
@@ -212,11 +203,8 @@ def open_release(
     )
     loaded = open_cli_world(world)
     node = unlock(settings().home, _passphrase())
-    service = _releases()
-    try:
+    with _releases() as service:
         opened = service.read(release_id, person=who, world=loaded.world, node=node, out=out, force=force)
-    finally:
-        service.close()
     data = opened.to_dict()
     if json_output:
         print_json(data)
