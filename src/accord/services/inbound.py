@@ -39,7 +39,7 @@ from accord.services.releases import Releases
 from accord.storage.federation import OutboxState, PinnedPeer, ReceiptOutcome, SeenMessage, stamp
 from accord.storage.sql import SqlFederationStore
 
-__all__ = ["Accepted", "BundleImport", "Inbound"]
+__all__ = ["Accepted", "BundleImport", "Freshness", "Inbound"]
 
 _MAX_REASON = 200
 _HANDLED = frozenset({MessageType.RELEASE, MessageType.RECEIPT, MessageType.KEY_ROTATION})
