@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol, TypeVar
 
 from accord.domain.record import Precedence
-from accord.errors import PeerUnreachableError, ValidationError
+from accord.errors import IntegrityError, PeerUnreachableError, ValidationError
 
 __all__ = [
     "PRECEDENCE_RANK",
@@ -112,7 +112,8 @@ class InProcessTransport:
     """Delivery to receivers in this process: ``receivers[party](envelope) -> receipt``.
 
     For tests and single-process setups; a party missing from ``receivers`` (or set
-    ``down``) is unreachable.
+    ``down``) is unreachable. A receiver that refuses an envelope (``IntegrityError``,
+    the opaque refusal) returns no receipt for it, as an HTTP peer answers an error.
     """
 
     def __init__(self, receivers: dict[str, Callable[[bytes], bytes | None]]) -> None:
@@ -130,7 +131,10 @@ class InProcessTransport:
         receipts = []
         for envelope in envelopes:
             self.sent.append((peer, envelope))
-            receipt = receiver(envelope)
+            try:
+                receipt = receiver(envelope)
+            except IntegrityError:
+                continue
             if receipt is not None:
                 receipts.append(receipt)
         return receipts

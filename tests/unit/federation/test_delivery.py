@@ -9,6 +9,7 @@ import pytest
 from accord.domain.record import Precedence
 from accord.errors import PeerUnreachableError, ValidationError
 from accord.federation.delivery import Backoff, InProcessTransport, batches, rank
+from accord.federation.messages import RejectedError
 
 F, IMM, P, R = Precedence.FLASH, Precedence.IMMEDIATE, Precedence.PRIORITY, Precedence.ROUTINE
 
@@ -63,3 +64,14 @@ def test_in_process_transport_delivers_or_is_unreachable():
         transport.send("JPN", [b"c"])
     with pytest.raises(PeerUnreachableError):
         transport.send("USA", [b"d"])
+
+
+def test_a_refused_envelope_gets_no_receipt():
+    def receiver(data):
+        if data == b"bad":
+            msg = "forged"
+            raise RejectedError(msg)
+        return b"receipt:" + data
+
+    transport = InProcessTransport({"JPN": receiver})
+    assert transport.send("JPN", [b"a", b"bad", b"b"]) == [b"receipt:a", b"receipt:b"]

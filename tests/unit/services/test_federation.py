@@ -366,3 +366,19 @@ def test_freshness_is_configurable(pinned, world):
         )
     assert "stale" in last_entry(jpn).meta["reason"]
     assert counts(jpn) == before | {"audit": before["audit"] + 1}
+
+
+def test_a_peer_that_refuses_gets_the_message_again_later(pinned, world):
+    kor, jpn = pinned
+    sent = release(kor, jpn, world)
+    jpn.service(Peers).remove("KOR", at=AT)  # JPN no longer trusts KOR: it refuses, with no receipt
+    transport = InProcessTransport({"JPN": receiver(jpn, world)})
+    result = kor.service(Outbox).deliver("JPN", transport, node=kor.unlocked, at=LATER)
+    assert (result.sent, result.delivered, result.failed) == (1, 0, 1)
+    assert state_of(kor, sent.id) is ReleaseState.QUEUED
+    (status,) = [s for s in kor.service(Peers).status() if s.peer == "JPN"]
+    assert (status.pending, status.last_error) == (1, "no receipt returned")
+    jpn.service(Peers).add(export_descriptor(kor.unlocked), at=AT)  # the operators fix the pin
+    later = LATER + dt.timedelta(hours=2)
+    assert kor.service(Outbox).deliver("JPN", transport, node=kor.unlocked, at=later).delivered == 1
+    assert state_of(kor, sent.id) is ReleaseState.DELIVERED
