@@ -38,15 +38,16 @@ def pin_each_other(nodes, tmp_path):
     assert nodes("JPN", "peers", "add", str(descriptors["KOR"][0])).code == 0
 
 
-def release_to_jpn(nodes):
+def release_to_jpn(nodes, *, keys=True):
     made = nodes(
         "KOR", "records", "create", "--title", "DPRK launch", "--topic", "dprk-missile",
         "--portion", "KOR/MIL-II:JPN:launch at 05:10 from Sohae", "--json",
     )  # fmt: skip
     assert made.code == 0, made.err
     record_id = made.json()["id"]
-    jpn_keys = str(nodes.homes["JPN"] / "node.json")
-    released = nodes("KOR", "records", "release", record_id, "--to", "JPN", "--keys", jpn_keys, "--on", "2017-03-01")
+    # Without --keys the pinned peer's keys seal it, and it waits for the next export.
+    jpn_keys = ("--keys", str(nodes.homes["JPN"] / "node.json")) if keys else ()
+    released = nodes("KOR", "records", "release", record_id, "--to", "JPN", *jpn_keys, "--on", "2017-03-01")
     assert released.code == 0, released.err
     return record_id
 
@@ -63,7 +64,7 @@ def audit_entries(nodes, party):
 
 def test_bundle_there_and_receipt_back(nodes, tmp_path):
     pin_each_other(nodes, tmp_path)
-    release_to_jpn(nodes)
+    record_id = release_to_jpn(nodes, keys=False)
     assert sent_states(nodes) == ["sealed"]
 
     exported = nodes("KOR", "export", "--to", "JPN")  # to stdout
@@ -102,6 +103,19 @@ def test_bundle_there_and_receipt_back(nodes, tmp_path):
     assert "0 message" in nodes("KOR", "export", "--to", "JPN", "--out", str(tmp_path / "empty")).err
     since = nodes("KOR", "export", "--to", "JPN", "--since", "2000-01-01", "--out", str(tmp_path / "again"))
     assert "1 message" in since.err
+
+    # An obligation travels the same way: JPN reports a loss of its copy to the originator.
+    report = nodes("JPN", "report-compromise", "file", record_id, "--kind", "loss", "--details", "bag lost", "--json")
+    assert report.code == 0, report.err
+    report_id = report.json()["id"]
+    queued = nodes("JPN", "obligations", "send", "compromise-report", report_id, "--to", "KOR")
+    assert queued.code == 0, queued.err
+    assert "FLASH" in queued.out
+    reports = tmp_path / "reports.bundle"
+    assert "1 message" in nodes("JPN", "export", "--to", "KOR", "--out", str(reports)).err
+    assert nodes("KOR", "import", str(reports)).code == 0
+    held = nodes("KOR", "report-compromise", "list", "--json").json()["reports"]
+    assert [r["report"]["id"] for r in held] == [report_id]
 
 
 def test_peers_list_show_remove_and_refusals(nodes, tmp_path):

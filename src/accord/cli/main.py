@@ -63,6 +63,7 @@ app.add_typer(obligations.consent_app, name="consent")
 app.add_typer(obligations.recall_app, name="recall")
 app.add_typer(obligations.report_app, name="report-compromise")
 app.command("reclassify")(obligations.reclassify)
+obligations.app.command("send")(bundles.send_obligation)
 app.add_typer(obligations.app, name="obligations")
 
 

@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session
 from accord.audit.entry import EntryKind
 from accord.canonical import canonical_bytes
 from accord.domain.world import World
-from accord.errors import Error
+from accord.errors import Error, IntegrityError, ValidationError
 from accord.federation.bundle import MAX_BUNDLE_BYTES, read_bundle
 from accord.federation.messages import MAX_ENVELOPE_BYTES, Envelope, MessageType, RejectedError, new_envelope
 from accord.federation.trust import Freshness, PeerDescriptor, check_inbound, rotated
 from accord.services import audit
 from accord.services._database import NodeService
 from accord.services._release_message import ReleaseMessage
+from accord.services._signed_objects import ObligationType, SignedObject, append_entry, check_import, keep
 from accord.services.node import UnlockedNode, utc_now
 from accord.services.outbox import apply_receipt, pinned_descriptors, queue
 from accord.services.peers import identity_of
@@ -42,7 +43,8 @@ from accord.storage.sql import SqlFederationStore
 __all__ = ["Accepted", "BundleImport", "Freshness", "Inbound"]
 
 _MAX_REASON = 200
-_HANDLED = frozenset({MessageType.RELEASE, MessageType.RECEIPT, MessageType.KEY_ROTATION})
+_OBLIGATIONS = frozenset(MessageType(t.value) for t in ObligationType)
+_HANDLED = frozenset({MessageType.RELEASE, MessageType.RECEIPT, MessageType.KEY_ROTATION, *_OBLIGATIONS})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +121,10 @@ class Inbound(NodeService):
                     fingerprint=_fingerprints(world),
                 )
                 done = self._handle(session, envelope, sender, data, node=node, at=at, queue_receipt=queue_receipt)
+                if done is None and envelope.type in _OBLIGATIONS:
+                    done = self._obligation(
+                        session, envelope, sender, data, world=world, node=node, at=at, queue_receipt=queue_receipt
+                    )
         except RejectedError as e:
             self._refused(e.reason, data, at=at, me=me)
             raise
@@ -165,7 +171,7 @@ class Inbound(NodeService):
             )
         if envelope.type is MessageType.KEY_ROTATION:
             return self._rotation(session, envelope, sender, data, node=node, at=at, queue_receipt=queue_receipt)
-        return None
+        return None  # a release or an obligation: handled by the caller
 
     def _release(  # noqa: PLR0913 - the message and what handling it needs
         self,
@@ -208,6 +214,45 @@ class Inbound(NodeService):
             new=True,
             receipt=receipt,
             release_id=release_id,
+        )
+
+    def _obligation(  # noqa: PLR0913 - the message and what handling it needs
+        self,
+        session: Session,
+        envelope: Envelope,
+        sender: PeerDescriptor,
+        data: bytes,
+        *,
+        world: World,
+        node: UnlockedNode,
+        at: dt.datetime,
+        queue_receipt: bool,
+    ) -> Accepted:
+        """Import a signed obligation as ``accord obligations import`` would; a refusal is answered refused."""
+        me = node.identity.party
+        outcome, reason = ReceiptOutcome.ACCEPTED, ""
+        try:
+            with session.begin_nested():  # a refusal undoes only the import
+                signed = SignedObject.from_bytes(
+                    canonical_bytes(envelope.body.get("object")) + b"\n", signer=identity_of(sender)
+                )
+                if check_import(session, signed, party=me, world=world, expect=envelope.type.value):
+                    keep(session, signed.value, canonical_bytes(signed.signature.to_dict()))
+                    append_entry(session, signed.value, action=f"{signed.type.value}.import", party=me, at=at)
+        except (ValidationError, IntegrityError) as e:
+            outcome, reason = ReceiptOutcome.REFUSED, e.message
+        if reason:
+            audit.append(
+                session,
+                kind=EntryKind.MESSAGE,
+                actor=me,
+                at=at,
+                digests={"message": hashlib.sha256(data).hexdigest()},
+                meta={"action": f"{envelope.type.value}.import", "outcome": "refused", "reason": reason[:_MAX_REASON]},
+            )
+        receipt = self._answer(session, envelope, data, outcome, node=node, at=at, queue_receipt=queue_receipt)
+        return Accepted(
+            id=envelope.id, type=envelope.type, sender=envelope.sender, outcome=outcome, new=True, receipt=receipt
         )
 
     def _rotation(  # noqa: PLR0913 - the message and what handling it needs

@@ -20,10 +20,12 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Final
 
 from sqlalchemy.orm import Session
 
 from accord.audit.entry import EntryKind
+from accord.crypto import CompositeSignature
 from accord.domain.record import Precedence
 from accord.errors import PeerUnreachableError, UnknownReferenceError
 from accord.federation.bundle import make_bundle
@@ -33,14 +35,20 @@ from accord.federation.trust import Freshness, PeerDescriptor, check_inbound
 from accord.services import audit
 from accord.services._database import NodeService
 from accord.services._release_message import ReleaseMessage
+from accord.services._signed_objects import ObligationType, SignedObject, choice, find
 from accord.services.node import UnlockedNode, utc_now
 from accord.storage.federation import OutboxItem, OutboxState, Receipt, ReceiptOutcome, stamp
-from accord.storage.sql import SqlFederationStore, SqlRecordStore, SqlReleaseStore
+from accord.storage.sql import SqlFederationStore, SqlObligationStore, SqlRecordStore, SqlReleaseStore
 from accord.storage.values import ReleaseState
 
 __all__ = ["Delivery", "Outbox", "apply_receipt", "pinned_descriptors", "queue", "read_receipt"]
 
 _MAX_ERROR = 200
+_OBLIGATION_PRECEDENCE: Final = {
+    ObligationType.REPORT: Precedence.FLASH,
+    ObligationType.RECALL: Precedence.IMMEDIATE,
+    ObligationType.ACKNOWLEDGEMENT: Precedence.IMMEDIATE,
+}
 _SWEEP_BATCH = 500
 
 
@@ -206,6 +214,63 @@ class Outbox(NodeService):
                 queued += 1
             audit.append_many(session, entries)
         return queued
+
+    def queue_obligation(  # noqa: PLR0913 - which object, to whom, and the keys
+        self,
+        type_: str,
+        key: str,
+        *,
+        to: str,
+        node: UnlockedNode,
+        record_id: str | None = None,
+        holder: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> Envelope:
+        """Queue a signed obligation held here (as ``accord obligations export`` finds it) for a pinned peer.
+
+        The object travels whole, with its own long-lived signature, in an envelope of
+        its type: compromise reports at FLASH (reported at once), recalls and their
+        acknowledgements at IMMEDIATE, the others ROUTINE. The receiver checks it is
+        addressed to it, exactly as an imported file.
+
+        Raises:
+            ValidationError: an unknown type, or ``to`` is not a pinned peer.
+            UnknownReferenceError: nothing of that type is held under ``key``.
+        """
+        at = at or utc_now()
+        kind = ObligationType(choice(ObligationType, type_, "object type"))
+        to = to.upper()
+        party = node.identity.party
+        with self._db.transaction("queue the obligation") as session:
+            if SqlFederationStore(session).get_peer(to) is None:
+                msg = f"{to} is not a pinned peer"
+                raise UnknownReferenceError(msg, hint="pin it with `accord peers add DESCRIPTOR`")
+            value, signature, signer = find(
+                SqlObligationStore(session), kind, key, record_id=record_id, holder=holder or party
+            )
+            signed = SignedObject(
+                type=kind, signer=signer, value=value, signature=CompositeSignature.from_dict(json.loads(signature))
+            )
+            envelope = new_envelope(
+                MessageType(kind.value),
+                {"object": signed.to_dict()},
+                sender=party,
+                recipient=to,
+                at=at,
+                keys=node.keys,
+                precedence=_OBLIGATION_PRECEDENCE.get(kind, Precedence.ROUTINE),
+            )
+            queue(session, envelope, at=at)
+            audit.append(
+                session,
+                kind=EntryKind.MESSAGE,
+                actor=party,
+                at=at,
+                subjects=(key,),
+                digests={"envelope": hashlib.sha256(envelope.to_bytes()).hexdigest()},
+                meta={"action": f"{kind.value}.queue", "outcome": "queued", "peer": to},
+            )
+        return envelope
 
     def deliver(  # noqa: PLR0913 - the peer, the transport, the keys and the schedule
         self,

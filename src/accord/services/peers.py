@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from accord.audit.entry import EntryKind
+from accord.crypto import NodePublicKeys
 from accord.domain.record import Precedence
 from accord.errors import Error, IntegrityError, UnknownReferenceError, ValidationError
 from accord.federation.messages import MessageType, new_envelope
@@ -28,7 +29,7 @@ from accord.federation.trust import PeerDescriptor, descriptor_file, read_descri
 from accord.services import audit
 from accord.services._database import NodeService
 from accord.services.node import KeyRotation, NodeIdentity, UnlockedNode, read_identity, rotate_keys, utc_now
-from accord.services.outbox import queue
+from accord.services.outbox import pinned_descriptors, queue
 from accord.storage.federation import PeerStatus, PinnedPeer, stamp
 from accord.storage.sql import SqlFederationStore
 
@@ -192,6 +193,11 @@ class Peers(NodeService):
                 msg = f"{party} is not a pinned peer"
                 raise UnknownReferenceError(msg, hint="`accord peers list` shows the pinned peers")
             self._audit(session, "peer.remove", party, at=at)
+
+    def next_hops(self) -> dict[str, NodePublicKeys]:
+        """The current public keys of every pinned peer, by party (what a release seals for)."""
+        with self._db.transaction("read the pinned peers") as session:
+            return {p: d.public for p, d in pinned_descriptors(session).items()}
 
     def status(self) -> Sequence[PeerStatus]:
         """Delivery state per peer: pending by precedence, delivered, refused, next attempt, last error."""

@@ -25,6 +25,7 @@ from accord.services import node, records
 from accord.services._database import Database
 from accord.services.audit import AuditLog
 from accord.services.inbound import Inbound
+from accord.services.obligations import Obligations, ReportRequest
 from accord.services.outbox import Outbox, queue
 from accord.services.peers import Peers, export_descriptor
 from accord.services.releases import ReleaseRequest, Releases
@@ -382,3 +383,32 @@ def test_a_peer_that_refuses_gets_the_message_again_later(pinned, world):
     later = LATER + dt.timedelta(hours=2)
     assert kor.service(Outbox).deliver("JPN", transport, node=kor.unlocked, at=later).delivered == 1
     assert state_of(kor, sent.id) is ReleaseState.DELIVERED
+
+
+def test_obligations_travel_in_envelopes_and_a_misaddressed_one_is_refused_back(pinned, world):
+    kor, jpn = pinned
+    jpn_obligations = jpn.service(Obligations)
+    report = jpn_obligations.report_compromise(
+        ReportRequest(record_id="KOR-r1", kind="compromise", details="seen on a screen", originator="KOR"),
+        world=world, keys=jpn.unlocked, at=AT,
+    )  # fmt: skip
+    wrong = jpn_obligations.report_compromise(
+        ReportRequest(record_id="USA-r1", kind="loss", details="left on a train", originator="USA"),
+        world=world, keys=jpn.unlocked, at=AT,
+    )  # fmt: skip
+    outbox = jpn.service(Outbox)
+    sent = outbox.queue_obligation("compromise-report", report.id, to="KOR", node=jpn.unlocked, at=AT)
+    assert sent.precedence is Precedence.FLASH  # reported at once
+    outbox.queue_obligation("compromise-report", wrong.id, to="KOR", node=jpn.unlocked, at=AT)
+    with pytest.raises(UnknownReferenceError):
+        outbox.queue_obligation("compromise-report", report.id, to="USA", node=jpn.unlocked, at=AT)
+    kor_inbound = InProcessTransport(
+        {"KOR": lambda data: kor.service(Inbound).accept(data, world=world, node=kor.unlocked, at=LATER).receipt}
+    )
+    result = outbox.deliver("KOR", kor_inbound, node=jpn.unlocked, at=LATER)
+    assert (result.delivered, result.refused) == (1, 1)
+    held = kor.service(Obligations).reports()
+    assert [r.report.value.id for r in held] == [report.id]
+    refusals = [e for e in map(AuditEntry.from_bytes, _entries(kor)) if e.meta.get("outcome") == "refused"]
+    assert [e.meta["action"] for e in refusals] == ["compromise-report.import"]
+    assert "is for USA" in str(refusals[0].meta["reason"])

@@ -3,6 +3,8 @@
 ``export`` queues this node's sealed releases for pinned peers and writes what is
 pending for PARTY (or everything queued ``--since`` a time) as a signed bundle to
 stdout or ``--out``; items stay pending until the peer's receipt comes back.
+``obligations send`` queues a signed obligation held here (a consent, a recall, a
+compromise report...) for a pinned peer, to travel in the next bundle or delivery.
 ``import`` applies a bundle from a pinned peer with the same checks as any message:
 releases are received, receipts mark what this node sent DELIVERED or REFUSED, and the
 receipts this import produces wait in the outbox for the next bundle back. Importing
@@ -26,7 +28,7 @@ from accord.services.inbound import Freshness, Inbound
 from accord.services.node import write_atomically
 from accord.services.outbox import Outbox
 
-__all__ = ["export", "import_bundle"]
+__all__ = ["export", "import_bundle", "send_obligation"]
 
 
 def _since(value: str | None) -> dt.datetime | None:
@@ -105,5 +107,29 @@ def import_bundle(
             f"Imported bundle from {result.sender}: {summary['new']} new, {summary['duplicates']} already seen, "
             f"{summary['rejected']} refused"
         ),
+        soft_wrap=True,
+    )
+
+
+def send_obligation(
+    type_: Annotated[str, typer.Argument(metavar="TYPE", help="consent, reclassification, recall, ...")],
+    key: Annotated[
+        str, typer.Argument(metavar="ID", help="The object's id (a recall's or report's for their answers).")
+    ],
+    to: Annotated[str, typer.Option("--to", metavar="PARTY", help="The pinned peer it is for.")],
+    record: Annotated[
+        str | None, typer.Option("--record", metavar="ID", help="The record (for a reclassification notice).")
+    ] = None,
+    holder: Annotated[
+        str | None, typer.Option("--holder", metavar="PARTY", help="Whose acknowledgement (default: this node's).")
+    ] = None,
+) -> None:
+    """Queue a signed obligation held here for a pinned peer (sent with the next bundle or delivery)."""
+    current = settings()
+    node = unlocked()
+    with Outbox.open(database_url=current.resolved_database_url, home=current.home) as outbox:
+        envelope = outbox.queue_obligation(type_, key, to=to, node=node, record_id=record, holder=holder)
+    stdout().print(
+        Text(f"Queued {envelope.type.value} {key} for {envelope.recipient} at {envelope.precedence.value}"),
         soft_wrap=True,
     )
