@@ -15,6 +15,7 @@ kept as proof of delivery, the item settled, its release DELIVERED or REFUSED.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import secrets
@@ -119,9 +120,16 @@ def apply_receipt(session: Session, receipt: Envelope, data: bytes, *, at: dt.da
     return item
 
 
+@functools.lru_cache(maxsize=256)
+def _descriptor(data: bytes) -> PeerDescriptor:
+    # Parsing a descriptor builds every public key of its history; the stored bytes
+    # change whenever the pin does, so they are a safe key for the parsed value.
+    return PeerDescriptor.from_bytes(data)
+
+
 def pinned_descriptors(session: Session) -> dict[str, PeerDescriptor]:
     """Every pinned peer's descriptor by party."""
-    return {p.party: PeerDescriptor.from_bytes(p.descriptor) for p in SqlFederationStore(session).peers()}
+    return {p.party: _descriptor(p.descriptor) for p in SqlFederationStore(session).peers()}
 
 
 def read_receipt(  # noqa: PLR0913 - the bytes, this node, its clock and its limits
