@@ -36,6 +36,7 @@ from accord.services._signed_objects import ObligationType, SignedObject, append
 from accord.services.node import UnlockedNode, utc_now
 from accord.services.outbox import apply_receipt, pinned_descriptors, queue
 from accord.services.peers import identity_of
+from accord.services.relay import RelayError, relay
 from accord.services.releases import Releases
 from accord.storage.federation import OutboxState, PinnedPeer, ReceiptOutcome, SeenMessage, stamp
 from accord.storage.sql import SqlFederationStore
@@ -195,12 +196,21 @@ class Inbound(NodeService):
             reason = "the release's header does not match the envelope (sender, recipient or agreement)"
             self._refused(reason, data, at=at, me=me)
             raise RejectedError(reason)
+        final = envelope.body.get("recipient", me)
+        if final != me:
+            return self._relay(envelope, message, data, world=world, node=node, at=at, queue_receipt=queue_receipt)
+        with self._db.transaction("read the pinned peers") as session:
+            peers = pinned_descriptors(session)
+        named = envelope.body.get("originator")
+        originator = identity_of(peers[named]) if isinstance(named, str) and named in peers else None
         # Releases.receive checks, re-decides, stores idempotently and audits in its own
         # transaction; a refusal there (audited there) is answered with a refused receipt.
         release_id: str | None
         try:
             releases = Releases(database=self._db, home=self._home)  # the same database: not closed here
-            received = releases.receive(message.to_bytes(), world=world, node=node, sender=identity_of(sender), at=at)
+            received = releases.receive(
+                message.to_bytes(), world=world, node=node, sender=identity_of(sender), originator=originator, at=at
+            )
             outcome, release_id = ReceiptOutcome.ACCEPTED, received.release.id
         except Error:
             outcome, release_id = ReceiptOutcome.REFUSED, None
@@ -214,6 +224,39 @@ class Inbound(NodeService):
             new=True,
             receipt=receipt,
             release_id=release_id,
+        )
+
+    def _relay(  # noqa: PLR0913 - the message and what relaying it needs
+        self,
+        envelope: Envelope,
+        message: ReleaseMessage,
+        data: bytes,
+        *,
+        world: World,
+        node: UnlockedNode,
+        at: dt.datetime,
+        queue_receipt: bool,
+    ) -> Accepted:
+        """A release for another party: relayed onward (this node is its hub) or refused back."""
+        outcome = ReceiptOutcome.ACCEPTED
+        with self._db.transaction("relay the release") as session:
+            try:
+                with session.begin_nested():
+                    relay(session, envelope, message, peers=pinned_descriptors(session), world=world, node=node, at=at)
+            except RelayError as e:
+                outcome = ReceiptOutcome.REFUSED
+                audit.append(
+                    session,
+                    kind=EntryKind.RELEASE,
+                    actor=node.identity.party,
+                    at=at,
+                    subjects=(message.record_id[:_MAX_REASON], message.release_id[:_MAX_REASON]),
+                    digests={"message": hashlib.sha256(data).hexdigest()},
+                    meta={"action": "release.relay", "outcome": "refused", "reason": e.reason[:_MAX_REASON]},
+                )
+            receipt = self._answer(session, envelope, data, outcome, node=node, at=at, queue_receipt=queue_receipt)
+        return Accepted(
+            id=envelope.id, type=envelope.type, sender=envelope.sender, outcome=outcome, new=True, receipt=receipt
         )
 
     def _obligation(  # noqa: PLR0913 - the message and what handling it needs

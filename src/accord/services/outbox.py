@@ -199,7 +199,7 @@ class Outbox(NodeService):
                     continue
                 envelope = new_envelope(
                     MessageType.RELEASE,
-                    {"message": message.to_dict()},
+                    {"message": message.to_dict(), "originator": party, "recipient": release.recipient},
                     sender=party,
                     recipient=message.recipient,
                     at=at,

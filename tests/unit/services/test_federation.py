@@ -23,6 +23,7 @@ from accord.federation.messages import Envelope, MessageType, RejectedError, new
 from accord.federation.trust import Freshness
 from accord.services import node, records
 from accord.services._database import Database
+from accord.services._release_message import ReleaseMessage
 from accord.services.audit import AuditLog
 from accord.services.inbound import Inbound
 from accord.services.obligations import Obligations, ReportRequest
@@ -412,3 +413,65 @@ def test_obligations_travel_in_envelopes_and_a_misaddressed_one_is_refused_back(
     refusals = [e for e in map(AuditEntry.from_bytes, _entries(kor)) if e.meta.get("outcome") == "refused"]
     assert [e.meta["action"] for e in refusals] == ["compromise-report.import"]
     assert "is for USA" in str(refusals[0].meta["reason"])
+
+
+VIA_HUB = dt.date(2015, 6, 1)  # only TISA: KOR > USA > JPN
+
+
+def test_a_hub_relays_a_release_onward_keeping_the_originators_signature(pinned, world, tmp_path):
+    kor, jpn = pinned
+    usa = make(tmp_path, "USA")
+    for a, b in ((kor, usa), (usa, kor), (usa, jpn), (jpn, usa)):
+        a.service(Peers).add(export_descriptor(b.unlocked), at=AT)
+    draft = records.RecordDraft(
+        title="DPRK launch",
+        topics=("dprk-missile",),
+        portions=(records.parse_portion("KOR/MIL-II:JPN,USA:launch at 05:10 from Sohae"),),
+        purpose="warning",
+        precedence="IMMEDIATE",
+    )
+    record = kor.service(records.Records).create(draft, world=world, passphrase=None, node=kor.unlocked, at=AT)
+    request = ReleaseRequest(record_id=record.id, recipient="JPN", on=VIA_HUB)
+    (outcome,) = kor.service(Releases).release_many(
+        [request], world=world, node=kor.unlocked, next_hops=kor.service(Peers).next_hops(), at=AT
+    )
+    assert outcome.decision.route == ("KOR", "USA", "JPN")
+    hub = InProcessTransport(
+        {"USA": lambda d: usa.service(Inbound).accept(d, world=world, node=usa.unlocked, at=LATER).receipt}
+    )
+    assert kor.service(Outbox).deliver("USA", hub, node=kor.unlocked, at=LATER).delivered == 1
+    with usa.db.transaction("read") as session:
+        assert list(SqlReleaseStore(session).list()) == []  # the hub keeps no copy
+    onward = InProcessTransport({"JPN": receiver(jpn, world)})
+    assert usa.service(Outbox).deliver("JPN", onward, node=usa.unlocked, at=LATER).delivered == 1
+    assert state_of(jpn, outcome.release.id) is ReleaseState.RECEIVED
+    with jpn.db.transaction("read") as session:
+        held = SqlReleaseStore(session).get(outcome.release.id)
+    assert (held.sender, held.route) == ("KOR", ("KOR", "USA", "JPN"))
+    usa.db.close()
+
+
+def test_a_hub_refuses_to_relay_what_it_cannot_open(pinned, world, tmp_path):
+    kor, jpn = pinned
+    usa = make(tmp_path, "USA")
+    for a, b in ((kor, usa), (usa, kor), (usa, jpn)):
+        a.service(Peers).add(export_descriptor(b.unlocked), at=AT)
+    sent = release(kor, jpn, world)  # direct KOR > JPN, sealed for JPN
+    with kor.db.transaction("read") as session:
+        message = SqlReleaseStore(session).get(sent.id).envelope
+    # A direct release sealed for JPN, readdressed to USA as if USA were its hub.
+    original = ReleaseMessage.from_bytes(message)
+    assert original.recipient == "JPN"
+    envelope = new_envelope(
+        MessageType.RELEASE,
+        {"message": dataclasses.replace(original, recipient="USA").to_dict(), "originator": "KOR", "recipient": "JPN"},
+        sender="KOR", recipient="USA", at=LATER, keys=kor.unlocked.keys, agreement=original.agreement,
+    )  # fmt: skip
+    accepted = usa.service(Inbound).accept(envelope.to_bytes(), world=world, node=usa.unlocked, at=LATER)
+    assert accepted.outcome == "refused"
+    refusal = last_entry(usa)
+    assert (refusal.meta["action"], refusal.meta["outcome"]) == ("release.relay", "refused")
+    assert "does not open" in refusal.meta["reason"]
+    with usa.db.transaction("read") as session:
+        assert SqlFederationStore(session).pending("JPN") == []
+    usa.db.close()
