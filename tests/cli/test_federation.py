@@ -149,3 +149,12 @@ def test_a_bundle_from_an_unpinned_node_is_refused(nodes, tmp_path):
     assert "federation message refused" in refused.err
     assert audit_entries(nodes, "JPN") == entries + 1
     assert nodes("JPN", "records", "inbox", "--json").json()["releases"] == []
+    # Once KOR is pinned the bundle opens, but an envelope over the size limit is still refused.
+    kor_descriptor = tmp_path / "KOR.descriptor"
+    assert nodes("KOR", "node", "export-descriptor", "--out", str(kor_descriptor)).code == 0
+    assert nodes("JPN", "peers", "add", str(kor_descriptor)).code == 0
+    small = nodes("JPN", "import", str(bundle), "--max-envelope-bytes", "1000", "--json")
+    assert small.code == 0, small.err
+    assert (small.json()["new"], small.json()["rejected"]) == (0, 1)
+    assert nodes("JPN", "records", "inbox", "--json").json()["releases"] == []
+    assert nodes("JPN", "import", str(bundle), "--json").json()["new"] == 1

@@ -41,7 +41,7 @@ from accord.services.releases import Releases
 from accord.storage.federation import OutboxState, PinnedPeer, ReceiptOutcome, SeenMessage, stamp
 from accord.storage.sql import SqlFederationStore
 
-__all__ = ["Accepted", "BundleImport", "Freshness", "Inbound"]
+__all__ = ["MAX_ENVELOPE_BYTES", "Accepted", "BundleImport", "Freshness", "Inbound"]
 
 _MAX_REASON = 200
 _OBLIGATIONS = frozenset(MessageType(t.value) for t in ObligationType)

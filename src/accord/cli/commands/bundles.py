@@ -24,7 +24,7 @@ from rich.text import Text
 from accord.cli.commands._shared import JsonOption, WorldOption, open_cli_world, print_json, settings, stdout
 from accord.cli.commands.peers import unlocked
 from accord.errors import ValidationError
-from accord.services.inbound import Freshness, Inbound
+from accord.services.inbound import MAX_ENVELOPE_BYTES, Freshness, Inbound
 from accord.services.node import write_atomically
 from accord.services.outbox import Outbox
 
@@ -76,12 +76,15 @@ def import_bundle(
     max_age_hours: Annotated[
         float, typer.Option("--max-age-hours", help="Refuse messages sent longer ago than this.")
     ] = 24 * 7,
+    max_envelope_bytes: Annotated[
+        int, typer.Option("--max-envelope-bytes", help="Refuse any message larger than this.")
+    ] = MAX_ENVELOPE_BYTES,
     world: WorldOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Apply a bundle from a pinned peer; receipts for it go into the outbox for the way back."""
-    if max_age_hours <= 0:
-        msg = f"--max-age-hours must be positive, not {max_age_hours}"
+    if max_age_hours <= 0 or max_envelope_bytes <= 0:
+        msg = f"--max-age-hours and --max-envelope-bytes must be positive, not {max_age_hours}, {max_envelope_bytes}"
         raise ValidationError(msg)
     try:
         data = bundle.read_bytes()
@@ -97,6 +100,7 @@ def import_bundle(
             world=loaded.world,
             node=node,
             freshness=Freshness(max_age=dt.timedelta(hours=max_age_hours)),
+            max_envelope_bytes=max_envelope_bytes,
         )
     summary = result.to_dict()
     if json_output:
