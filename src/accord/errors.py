@@ -13,6 +13,8 @@ HTTP statuses in exactly one place.
     ├── IntegrityError             opaque: signatures, seals, audit proofs
     │   └── AuditChainBrokenError  the local audit log does not verify (names the first bad entry)
     ├── StorageError               the database refused or is not set up
+    ├── FederationError            talking to a peer node
+    │   └── PeerUnreachableError   the peer did not answer (the outbox retries later)
     ├── AuthenticationError        opaque: unknown, wrong, expired, revoked or locked credentials
     └── PermissionDeniedError      the person's roles (or the token's scopes) do not allow the action
 
@@ -27,8 +29,10 @@ __all__ = [
     "AuditChainBrokenError",
     "AuthenticationError",
     "Error",
+    "FederationError",
     "IntegrityError",
     "InvalidTransitionError",
+    "PeerUnreachableError",
     "PermissionDeniedError",
     "StorageError",
     "UnknownReferenceError",
@@ -93,6 +97,14 @@ class AuditChainBrokenError(IntegrityError):
 
 class StorageError(Error):
     """The store refused an operation or is not initialised."""
+
+
+class FederationError(Error):
+    """A peer node could not be talked to, or is not set up to be."""
+
+
+class PeerUnreachableError(FederationError):
+    """The peer did not answer; what was to go stays in the outbox for a later attempt."""
 
 
 class AuthenticationError(Error):

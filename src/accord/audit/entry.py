@@ -50,6 +50,8 @@ class EntryKind(StrEnum):
     RECORD = "record"  # a record created at this node, or its creation refused
     PERSON = "person"  # a person added or changed (roles, clearance, need-to-know, password, lock, tokens)
     LOGIN = "login"  # a login or session, succeeded, failed or refused, and lock-outs
+    PEER = "peer"  # a peer pinned, re-keyed (rotation announced) or unpinned
+    MESSAGE = "message"  # a federation message or bundle refused, or one that changes no record
 
 
 _KINDS: Final = frozenset(EntryKind)

@@ -10,7 +10,20 @@ from __future__ import annotations
 
 import typer
 
-from accord.cli.commands import agreements, audit, decide, demo, node, obligations, people, records, releases, world
+from accord.cli.commands import (
+    agreements,
+    audit,
+    bundles,
+    decide,
+    demo,
+    node,
+    obligations,
+    peers,
+    people,
+    records,
+    releases,
+    world,
+)
 from accord.cli.commands._shared import EXIT_BAD_INPUT
 from accord.errors import Error
 
@@ -27,7 +40,11 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
 app.command("init")(node.init)
+node.app.command("export-descriptor")(peers.export_descriptor_command)
 app.add_typer(node.app, name="node")
+app.add_typer(peers.app, name="peers")
+app.command("export")(bundles.export)
+app.command("import")(bundles.import_bundle)
 # Releases are commands of ``accord records``: a release is always of one record.
 records.app.command("release")(releases.release)
 records.app.command("receive")(releases.receive)
@@ -46,6 +63,7 @@ app.add_typer(obligations.consent_app, name="consent")
 app.add_typer(obligations.recall_app, name="recall")
 app.add_typer(obligations.report_app, name="report-compromise")
 app.command("reclassify")(obligations.reclassify)
+obligations.app.command("send")(bundles.send_obligation)
 app.add_typer(obligations.app, name="obligations")
 
 

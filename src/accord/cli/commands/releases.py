@@ -1,8 +1,9 @@
 """``accord records release/receive/inbox/sent/open``: releases out of and into this node.
 
 ``release`` decides and, when allowed, seals the record for the first node of the route
-(``--keys``: that node's ``node.json``) and writes the message to ``--out``; a denial
-exits 1 with the reasons. ``receive`` checks a message file against the sender's
+(``--keys``: that node's ``node.json``; without it, the pinned peer's keys, and the
+release waits in the outbox for ``accord export`` or delivery) and writes the message
+to ``--out``; a denial exits 1 with the reasons. ``receive`` checks a message file against the sender's
 ``node.json`` (``--from``; ``--originator`` when another node originated the record)
 and stores it; a refusal is one opaque error whose reason is in the audit log.
 ``open`` shows a received release to a person whose nationality, clearance and
@@ -36,7 +37,9 @@ from accord.cli.commands._shared import (
 from accord.errors import ValidationError
 from accord.services.decisions import parse_date
 from accord.services.node import read_identity_file, unlock
+from accord.services.peers import Peers
 from accord.services.releases import (
+    ReleaseRequest,
     Releases,
     parts_directory,
     person_from_options,
@@ -61,9 +64,14 @@ def release(
     record_id: Annotated[str, typer.Argument(metavar="RECORD_ID")],
     to: Annotated[str, typer.Option("--to", metavar="PARTY", help="The party to release to.")],
     keys: Annotated[
-        Path,
-        typer.Option("--keys", metavar="NODE_JSON", help="node.json of the route's first node (recipient or hub)."),
-    ],
+        Path | None,
+        typer.Option(
+            "--keys",
+            metavar="NODE_JSON",
+            help="node.json of the route's first node (recipient or hub); default: the pinned peers' keys, "
+            "and the release is queued for the next `accord export` or delivery.",
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Write the sealed message to FILE.")] = None,
     on: OnOption = None,
     world: WorldOption = None,
@@ -71,15 +79,19 @@ def release(
 ) -> None:
     """Release a record of this node: decide, seal for the next node, store and audit."""
     date = parse_date(on, field="--on")
-    next_hop = read_identity_file(keys)
+    next_hops = {(hop := read_identity_file(keys)).party: hop.public} if keys is not None else None
     if out is not None and out.exists():
         msg = f"{out} exists; refusing to overwrite it"
         raise ValidationError(msg, hint="choose another --out path")
     loaded = open_cli_world(world)
     current = settings()
     node = unlock(current.home, _passphrase())
+    if next_hops is None:
+        with Peers.open(database_url=current.resolved_database_url, home=current.home) as peers:
+            next_hops = peers.next_hops()
+    request = ReleaseRequest(record_id=record_id, recipient=to.upper(), on=date)
     with _releases() as service:
-        outcome = service.release(record_id, to.upper(), world=loaded.world, node=node, next_hop=next_hop, on=date)
+        (outcome,) = service.release_many([request], world=loaded.world, node=node, next_hops=next_hops)
     if outcome.message is not None and out is not None:
         write_message_file(out, outcome.message, outcome.attachments)
     if json_output:

@@ -2,7 +2,8 @@
 
 ``engine`` builds a configured engine from a URL, ``tables`` and ``node_tables``
 declare the schema, ``stores`` (the world), ``record_stores`` (records, releases),
-``audit_stores``, ``obligation_stores`` and ``people_stores`` map rows to values, and ``migrate`` runs
+``audit_stores``, ``obligation_stores``, ``people_stores`` and ``federation_stores``
+map rows to values, and ``migrate`` runs
 the Alembic migrations under ``accord/storage/migrations``. Nothing here commits: the
 caller's session does.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from accord.storage.sql import node_tables as _node_tables  # noqa: F401
 from accord.storage.sql.audit_stores import SqlAuditStore
 from accord.storage.sql.engine import make_engine, redact
+from accord.storage.sql.federation_stores import SqlFederationStore
 from accord.storage.sql.obligation_stores import SqlObligationStore
 from accord.storage.sql.people_stores import SqlPeopleStore
 from accord.storage.sql.record_stores import SqlRecordStore, SqlReleaseStore
@@ -21,6 +23,7 @@ from accord.storage.sql.stores import SqlWorldStore
 
 __all__ = [
     "SqlAuditStore",
+    "SqlFederationStore",
     "SqlObligationStore",
     "SqlPeopleStore",
     "SqlRecordStore",

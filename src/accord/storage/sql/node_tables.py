@@ -37,6 +37,7 @@ from sqlalchemy.schema import SchemaItem
 
 from accord.domain.person import Role
 from accord.domain.record import Precedence
+from accord.storage.sql.federation_tables import FEDERATION_TABLES
 from accord.storage.sql.tables import FINGERPRINT, PARTY_CODE, _one_of, metadata
 from accord.storage.values import RecallState, ReleaseState, ReportState
 
@@ -456,5 +457,6 @@ NODE_TABLES: Final[tuple[Table, ...]] = (
     compromise_reports,
     investigation_results,
     *PEOPLE_TABLES,
+    *FEDERATION_TABLES,
 )
-"""Every table of this module, parents before children."""
+"""Every table of this module and of ``federation_tables``, parents before children."""

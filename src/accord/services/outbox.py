@@ -1,0 +1,394 @@
+"""The outbox: queue envelopes per peer, deliver them in precedence order, keep the receipts.
+
+:func:`queue` puts a signed envelope in the outbox inside the caller's transaction.
+:meth:`Outbox.sweep` wraps each sealed release whose next hop is a pinned peer in a
+release envelope (precedence of its record, the leg's agreement), queues it and moves
+the release SEALED -> QUEUED, all in one transaction with the audit entries; a crash
+leaves it sealed, and the next sweep queues it. :meth:`Outbox.deliver` sends the due
+items through a :class:`~accord.federation.delivery.Transport` (FLASH alone and first,
+then batches of one precedence), applies the receipts that come back and reschedules
+the rest with backoff. :meth:`Outbox.export_bundle` writes what is pending for a peer
+to a signed bundle instead. :func:`apply_receipt` is the sender's side of a receipt:
+kept as proof of delivery, the item settled, its release DELIVERED or REFUSED.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+
+from sqlalchemy.orm import Session
+
+from accord.audit.entry import EntryKind
+from accord.crypto import CompositeSignature
+from accord.domain.record import Precedence
+from accord.errors import PeerUnreachableError, UnknownReferenceError
+from accord.federation.bundle import make_bundle
+from accord.federation.delivery import PRECEDENCE_RANK, Backoff, Transport, batches, rank
+from accord.federation.messages import MAX_ENVELOPE_BYTES, Envelope, MessageType, RejectedError, new_envelope
+from accord.federation.trust import Freshness, PeerDescriptor, check_inbound
+from accord.services import audit
+from accord.services._database import NodeService
+from accord.services._release_message import ReleaseMessage
+from accord.services._signed_objects import ObligationType, SignedObject, choice, find
+from accord.services.node import UnlockedNode, utc_now
+from accord.storage.federation import OutboxItem, OutboxState, Receipt, ReceiptOutcome, stamp
+from accord.storage.sql import SqlFederationStore, SqlObligationStore, SqlRecordStore, SqlReleaseStore
+from accord.storage.values import ReleaseState
+
+__all__ = ["Delivery", "Outbox", "apply_receipt", "pinned_descriptors", "queue", "read_receipt"]
+
+_MAX_ERROR = 200
+_OBLIGATION_PRECEDENCE: Final = {
+    ObligationType.REPORT: Precedence.FLASH,
+    ObligationType.RECALL: Precedence.IMMEDIATE,
+    ObligationType.ACKNOWLEDGEMENT: Precedence.IMMEDIATE,
+}
+_SWEEP_BATCH = 500
+
+
+def queue(session: Session, envelope: Envelope, *, at: dt.datetime, release_id: str | None = None) -> OutboxItem:
+    """Put a signed envelope in the outbox for its recipient, due at once."""
+    when = stamp(at)
+    return SqlFederationStore(session).enqueue(
+        OutboxItem(
+            id=envelope.id,
+            peer=envelope.recipient,
+            type=envelope.type.value,
+            rank=rank(envelope.precedence),
+            envelope=envelope.to_bytes(),
+            created_at=when,
+            next_attempt_at=when,
+            release_id=release_id,
+        )
+    )
+
+
+def apply_receipt(session: Session, receipt: Envelope, data: bytes, *, at: dt.datetime) -> OutboxItem:
+    """Keep a verified receipt for a message sent from here and settle what it answers.
+
+    Raises:
+        RejectedError: it answers no message sent to its sender, or names another
+            digest than the message's (nothing is stored).
+    """
+    store = SqlFederationStore(session)
+    of, digest, outcome = (receipt.body.get(k) for k in ("of", "digest", "outcome"))
+    item = store.item(of) if isinstance(of, str) else None
+    if item is None or item.peer != receipt.sender or item.type == MessageType.RECEIPT.value:
+        msg = f"receipt for {str(of)[:64]!r}, which this node did not send to {receipt.sender}"
+        raise RejectedError(msg)
+    if digest != hashlib.sha256(item.envelope).hexdigest():
+        msg = f"receipt for {item.id} names another message digest"
+        raise RejectedError(msg)
+    try:
+        result = ReceiptOutcome(str(outcome))
+    except ValueError:
+        msg = f"receipt outcome {str(outcome)[:20]!r} unknown"
+        raise RejectedError(msg) from None
+    when = stamp(at)
+    kept = store.add_receipt(
+        Receipt(
+            message_id=item.id,
+            peer=receipt.sender,
+            receipt_id=receipt.id,
+            outcome=result,
+            envelope=data,
+            received_at=when,
+        )
+    )
+    if kept and item.state is OutboxState.PENDING:
+        delivered = result is ReceiptOutcome.ACCEPTED
+        store.settle(item.id, OutboxState.DELIVERED if delivered else OutboxState.REFUSED, at=when)
+        if item.release_id is not None:
+            state = ReleaseState.DELIVERED if delivered else ReleaseState.REFUSED
+            SqlReleaseStore(session).set_state(item.release_id, state, at=audit.iso(at))
+        audit.append(
+            session,
+            kind=EntryKind.RECEIPT,
+            actor=receipt.recipient,
+            at=at,
+            subjects=(item.release_id,) if item.release_id else (),
+            digests={"receipt": hashlib.sha256(data).hexdigest(), "message": digest},
+            meta={"action": "delivery.receipt", "outcome": result.value, "peer": receipt.sender, "message": item.id},
+        )
+    return item
+
+
+@functools.lru_cache(maxsize=256)
+def _descriptor(data: bytes) -> PeerDescriptor:
+    # Parsing a descriptor builds every public key of its history; the stored bytes
+    # change whenever the pin does, so they are a safe key for the parsed value.
+    return PeerDescriptor.from_bytes(data)
+
+
+def pinned_descriptors(session: Session) -> dict[str, PeerDescriptor]:
+    """Every pinned peer's descriptor by party."""
+    return {p.party: _descriptor(p.descriptor) for p in SqlFederationStore(session).peers()}
+
+
+def read_receipt(  # noqa: PLR0913 - the bytes, this node, its clock and its limits
+    session: Session,
+    data: bytes,
+    *,
+    me: str,
+    at: dt.datetime,
+    freshness: Freshness | None = None,
+    max_bytes: int = MAX_ENVELOPE_BYTES,
+) -> Envelope:
+    """A receipt envelope that passes the inbound checks (addressee, pinned sender, signature, age).
+
+    Raises:
+        RejectedError: it does not, or it is not a receipt.
+    """
+    envelope = Envelope.from_bytes(data, max_bytes=max_bytes)
+    check_inbound(
+        envelope,
+        me=me,
+        peers=pinned_descriptors(session),
+        now=at,
+        freshness=freshness or Freshness(),
+        fingerprint=lambda _: None,
+    )
+    if envelope.type is not MessageType.RECEIPT:
+        msg = f"expected a receipt, got a {envelope.type.value} message"
+        raise RejectedError(msg)
+    return envelope
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """What one delivery run did for one peer."""
+
+    peer: str
+    sent: int = 0
+    delivered: int = 0
+    refused: int = 0
+    failed: int = 0
+    error: str | None = None
+
+
+class Outbox(NodeService):
+    """Messages leaving this node, per peer."""
+
+    def sweep(self, node: UnlockedNode, *, at: dt.datetime | None = None) -> int:
+        """Queue every sealed release whose next hop is a pinned peer; how many were queued.
+
+        A release with file attachments stays sealed: its files travel by hand beside the
+        message file (``accord records release --out``) until bundles carry them.
+        """
+        at = at or utc_now()
+        party = node.identity.party
+        queued = 0
+        with self._db.transaction("queue the sealed releases") as session:
+            releases = SqlReleaseStore(session)
+            store = SqlFederationStore(session)
+            pinned = {p.party for p in store.peers()}
+            sealed = releases.list(state=ReleaseState.SEALED, sender=party, limit=_SWEEP_BATCH)
+            records = SqlRecordStore(session).get_many([r.record_id for r in sealed])
+            entries = []
+            for release in sealed:
+                message = ReleaseMessage.from_bytes(release.envelope)
+                stored = records.get(release.record_id)
+                if message.recipient not in pinned or message.attachments or stored is None:
+                    continue
+                envelope = new_envelope(
+                    MessageType.RELEASE,
+                    {"message": message.to_dict(), "originator": party, "recipient": release.recipient},
+                    sender=party,
+                    recipient=message.recipient,
+                    at=at,
+                    keys=node.keys,
+                    precedence=stored.record.precedence,
+                    agreement=message.agreement,
+                )
+                queue(session, envelope, at=at, release_id=release.id)
+                releases.set_state(release.id, ReleaseState.QUEUED, at=audit.iso(at))
+                entries.append(
+                    audit.entry(
+                        kind=EntryKind.RELEASE,
+                        actor=party,
+                        at=at,
+                        subjects=(release.record_id, release.id),
+                        digests={"envelope": hashlib.sha256(envelope.to_bytes()).hexdigest()},
+                        meta={"action": "release.queue", "outcome": "queued", "peer": message.recipient},
+                    )
+                )
+                queued += 1
+            audit.append_many(session, entries)
+        return queued
+
+    def queue_obligation(  # noqa: PLR0913 - which object, to whom, and the keys
+        self,
+        type_: str,
+        key: str,
+        *,
+        to: str,
+        node: UnlockedNode,
+        record_id: str | None = None,
+        holder: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> Envelope:
+        """Queue a signed obligation held here (as ``accord obligations export`` finds it) for a pinned peer.
+
+        The object travels whole, with its own long-lived signature, in an envelope of
+        its type: compromise reports at FLASH (reported at once), recalls and their
+        acknowledgements at IMMEDIATE, the others ROUTINE. The receiver checks it is
+        addressed to it, exactly as an imported file.
+
+        Raises:
+            ValidationError: an unknown type, or ``to`` is not a pinned peer.
+            UnknownReferenceError: nothing of that type is held under ``key``.
+        """
+        at = at or utc_now()
+        kind = ObligationType(choice(ObligationType, type_, "object type"))
+        to = to.upper()
+        party = node.identity.party
+        with self._db.transaction("queue the obligation") as session:
+            if SqlFederationStore(session).get_peer(to) is None:
+                msg = f"{to} is not a pinned peer"
+                raise UnknownReferenceError(msg, hint="pin it with `accord peers add DESCRIPTOR`")
+            value, signature, signer = find(
+                SqlObligationStore(session), kind, key, record_id=record_id, holder=holder or party
+            )
+            signed = SignedObject(
+                type=kind, signer=signer, value=value, signature=CompositeSignature.from_dict(json.loads(signature))
+            )
+            envelope = new_envelope(
+                MessageType(kind.value),
+                {"object": signed.to_dict()},
+                sender=party,
+                recipient=to,
+                at=at,
+                keys=node.keys,
+                precedence=_OBLIGATION_PRECEDENCE.get(kind, Precedence.ROUTINE),
+            )
+            queue(session, envelope, at=at)
+            audit.append(
+                session,
+                kind=EntryKind.MESSAGE,
+                actor=party,
+                at=at,
+                subjects=(key,),
+                digests={"envelope": hashlib.sha256(envelope.to_bytes()).hexdigest()},
+                meta={"action": f"{kind.value}.queue", "outcome": "queued", "peer": to},
+            )
+        return envelope
+
+    def deliver(  # noqa: PLR0913 - the peer, the transport, the keys and the schedule
+        self,
+        peer: str,
+        transport: Transport,
+        *,
+        node: UnlockedNode,
+        at: dt.datetime | None = None,
+        batch_size: int = 50,
+        backoff: Backoff | None = None,
+    ) -> Delivery:
+        """Send the peer's due items in precedence order; apply the receipts; reschedule the rest.
+
+        On ``PeerUnreachableError`` the whole run stops: every item not delivered gets
+        one more attempt counted and its next attempt set by ``backoff``.
+        """
+        at = at or utc_now()
+        schedule = backoff or Backoff()
+        self.sweep(node, at=at)
+        with self._db.transaction("read the outbox") as session:
+            due = list(SqlFederationStore(session).pending(peer, due_at=stamp(at)))
+        result = Delivery(peer=peer)
+        for batch in batches(due, precedence=_precedence, size=batch_size):
+            try:
+                receipts = transport.send(peer, [item.envelope for item in batch])
+            except PeerUnreachableError as e:
+                self._reschedule(due[due.index(batch[0]) :], error=e.message, at=at, backoff=schedule)
+                return _with(result, failed=len(due) - due.index(batch[0]), error=e.message)
+            answered: set[str] = set()
+            with self._db.transaction("apply the receipts") as session:
+                for data in receipts:
+                    try:
+                        receipt = read_receipt(session, data, me=node.identity.party, at=at)
+                        item = apply_receipt(session, receipt, data, at=at)
+                    except RejectedError:
+                        continue
+                    answered.add(item.id)
+                    refused = json.loads(data).get("body", {}).get("outcome") == ReceiptOutcome.REFUSED.value
+                    result = _with(result, delivered=result.delivered + (not refused), refused=result.refused + refused)
+                for item in batch:
+                    if item.type == MessageType.RECEIPT.value:
+                        SqlFederationStore(session).settle(item.id, OutboxState.SENT, at=stamp(at))
+                        answered.add(item.id)
+            result = _with(result, sent=result.sent + len(batch))
+            missing = [item for item in batch if item.id not in answered]
+            if missing:
+                self._reschedule(missing, error="no receipt returned", at=at, backoff=schedule)
+                result = _with(result, failed=result.failed + len(missing))
+        return result
+
+    def _reschedule(self, items: Sequence[OutboxItem], *, error: str, at: dt.datetime, backoff: Backoff) -> None:
+        with self._db.transaction("reschedule the outbox") as session:
+            store = SqlFederationStore(session)
+            for item in items:
+                wait = backoff.next_attempt(at, item.attempts + 1, random=secrets.randbelow(1000) / 1000)
+                store.record_attempt(item.id, next_attempt_at=stamp(wait), error=error[:_MAX_ERROR])
+
+    def export_bundle(
+        self,
+        peer: str,
+        *,
+        node: UnlockedNode,
+        since: dt.datetime | None = None,
+        at: dt.datetime | None = None,
+    ) -> tuple[bytes, int]:
+        """A signed bundle of what is pending for ``peer`` (or everything queued since ``since``).
+
+        Queues sealed releases first. Receipts in it count as sent; every other item
+        stays pending, with one more attempt counted, until the peer's receipt comes
+        back. Returns the bundle and how many envelopes it holds.
+        """
+        at = at or utc_now()
+        peer = peer.upper()
+        self.sweep(node, at=at)
+        with self._db.transaction("export the bundle") as session:
+            store = SqlFederationStore(session)
+            if store.get_peer(peer) is None:
+                msg = f"{peer} is not a pinned peer"
+                raise UnknownReferenceError(msg, hint="pin it with `accord peers add DESCRIPTOR`")
+            items = list(store.created_since(peer, stamp(since)) if since else store.pending(peer))
+            data = make_bundle(
+                [item.envelope for item in items],
+                sender=node.identity.party,
+                recipient=peer,
+                at=at,
+                since=since,
+                keys=node.keys,
+            )
+            when = stamp(at)
+            for item in items:
+                if item.state is not OutboxState.PENDING:
+                    continue
+                if item.type == MessageType.RECEIPT.value:
+                    store.settle(item.id, OutboxState.SENT, at=when)
+                else:
+                    store.record_attempt(item.id, next_attempt_at=item.next_attempt_at, error=None)
+            audit.append(
+                session,
+                kind=EntryKind.MESSAGE,
+                actor=node.identity.party,
+                at=at,
+                digests={"bundle": hashlib.sha256(data).hexdigest()},
+                meta={"action": "bundle.export", "outcome": "exported", "peer": peer, "messages": len(items)},
+            )
+        return data, len(items)
+
+
+def _precedence(item: OutboxItem) -> Precedence:
+    return tuple(PRECEDENCE_RANK)[item.rank]
+
+
+def _with(result: Delivery, **changes: int | str | None) -> Delivery:
+    return replace(result, **changes)  # type: ignore[arg-type]
