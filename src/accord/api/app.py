@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -29,7 +30,7 @@ from accord.services.records import Records
 from accord.services.registry import Registry, WorldCache
 from accord.services.releases import Releases
 
-__all__ = ["API_PREFIX", "API_VERSION", "create_app", "open_node"]
+__all__ = ["API_PREFIX", "API_VERSION", "create_app", "open_node", "openapi_document"]
 
 API_PREFIX = "/api/v1"
 API_VERSION = "1.0.0"  # the REST API's own version: /api/v1 keeps backwards compatibility
@@ -68,12 +69,20 @@ def open_node(settings: Settings) -> Node:
 
 def create_app(settings: Settings | None = None, *, node: Node | None = None) -> FastAPI:
     """The API of the node ``settings`` describes (or of ``node``, already opened)."""
-    held = node if node is not None else open_node(settings or Settings())
+    return _application(node if node is not None else open_node(settings or Settings()))
 
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document the app serves, built without a node (for ``docs/openapi.json``)."""
+    return _application(None).openapi()
+
+
+def _application(held: Node | None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        held.close()
+        if held is not None:
+            held.close()
 
     app = FastAPI(
         title="Accord node API",
