@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from accord.api.app import create_app
+from accord.errors import StorageError
+from tests.api.conftest import TestClient
+
 PROBLEM = "application/problem+json"
 
 
@@ -61,3 +67,38 @@ def test_a_bad_cursor_is_refused_not_a_server_error(api):
         response = api.get("/api/v1/records", "analyst", params={"cursor": cursor})
         assert response.status_code == 422, cursor
         assert response.json()["detail"] == "that cursor does not belong to this list"
+
+
+@pytest.fixture
+def broken(api):
+    """The node's app with two routes of the test's own that fail as storage and as a bug would."""
+    app = create_app(node=api.client.app.state.node)
+
+    @app.get("/broken/storage")
+    def storage():
+        msg = "cannot read sqlite:///secret/path.db: disk I/O error"
+        raise StorageError(msg, hint="internal hint")
+
+    @app.get("/broken/bug")
+    def bug():
+        msg = "a stack detail that must not leave"
+        raise RuntimeError(msg)
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_a_storage_error_is_a_503_without_the_databases_message(broken):
+    response = broken.get("/broken/storage")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM
+    assert "secret/path" not in response.text
+    assert "internal hint" not in response.text
+    assert response.json()["hint"]
+
+
+def test_an_unexpected_error_is_a_500_problem_without_internals(broken):
+    response = broken.get("/broken/bug")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert "stack detail" not in response.text
+    assert response.json()["title"] == "Internal error"
