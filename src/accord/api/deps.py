@@ -64,6 +64,7 @@ class Node:
         """Close every service's connections."""
         for service in (self.people, self.records, self.releases, self.inbox, self.obligations, self.audit):
             service.close()
+        self.worlds.close()
 
 
 def node(request: Request) -> Node:

@@ -121,6 +121,10 @@ class WorldCache:
         self._held: LoadedWorld | None = None
         self._key: str | None = None
 
+    def close(self) -> None:
+        """Close the registry's connections (a later call reconnects)."""
+        self._registry.close()
+
     def current(self) -> LoadedWorld:
         """The world to answer from now."""
         held = self._held

@@ -28,6 +28,7 @@ __all__ = ["serve"]
 
 APP: Final = "accord.api.app:create_app"
 _MAX_WORKERS: Final = 64
+_WORKER_STARTUP_S: Final = 120
 
 
 def _check_tls(cert: Path | None, key: Path | None) -> None:
@@ -102,4 +103,7 @@ def serve(
         ssl_keyfile=str(tls_key) if tls_key else None,
         log_level="info",
         server_header=False,
+        # A worker unlocks the node's keys (scrypt) and imports the app before it answers;
+        # on a busy machine that takes longer than uvicorn's 5 s, which would kill it.
+        timeout_worker_healthcheck=_WORKER_STARTUP_S,
     )
