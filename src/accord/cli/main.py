@@ -22,6 +22,7 @@ from accord.cli.commands import (
     people,
     records,
     releases,
+    serve,
     world,
 )
 from accord.cli.commands._shared import EXIT_BAD_INPUT
@@ -65,6 +66,7 @@ app.add_typer(obligations.report_app, name="report-compromise")
 app.command("reclassify")(obligations.reclassify)
 obligations.app.command("send")(bundles.send_obligation)
 app.add_typer(obligations.app, name="obligations")
+app.command("serve")(serve.serve)
 
 
 def run() -> None:

@@ -30,7 +30,7 @@ from accord.canonical import canonical_bytes
 from accord.crypto import CompositeSignature, CompositeSigner, CompositeVerifier, NodePublicKeys
 from accord.errors import Error, IntegrityError, ValidationError
 from accord.services._database import NodeService
-from accord.services.node import NodeIdentity, read_identity, unlock, utc_now
+from accord.services.node import NodeIdentity, UnlockedNode, read_identity, unlock, utc_now
 from accord.storage.sql import SqlAuditStore
 from accord.storage.values import Signed
 
@@ -155,15 +155,17 @@ class VerifyReport:
 class AuditLog(NodeService):
     """The node's audit log in its database, with the node's identity under ``home``."""
 
-    def checkpoint(self, *, passphrase: str | None, at: dt.datetime | None = None) -> Checkpoint:
-        """Sign a checkpoint of the whole log now (or ``at``) and keep it.
+    def checkpoint(
+        self, *, passphrase: str | None, at: dt.datetime | None = None, node: UnlockedNode | None = None
+    ) -> Checkpoint:
+        """Sign a checkpoint of the whole log now (or ``at``) and keep it (``node``: already unlocked).
 
         Raises:
             ValidationError: no identity or passphrase, an empty log, or no entry since
                 the last checkpoint.
             IntegrityError: wrong passphrase.
         """
-        node = unlock(self._home, passphrase)
+        node = node or unlock(self._home, passphrase)
         when = iso(at or utc_now())
         with self._db.transaction("checkpoint the audit log") as session:
             store = SqlAuditStore(session)

@@ -32,9 +32,11 @@ from typing import BinaryIO, Final
 from accord.audit.entry import EntryKind, MetaValue
 from accord.canonical import sha256_hex
 from accord.crypto.stream import ByteWriter, KeyEncryptionKey, StreamDigest, encrypt_bytes, wrap_key
+from accord.domain.person import Person
 from accord.domain.record import Portion, Precedence, Record
 from accord.domain.world import World
 from accord.errors import Error, UnknownReferenceError, ValidationError
+from accord.policy.access import may_open
 from accord.services import _record_bodies as files
 from accord.services import audit
 from accord.services._database import NodeService
@@ -58,6 +60,7 @@ __all__ = [
     "parse_portion",
     "parse_portion_file",
     "parse_portions",
+    "visible_part",
 ]
 
 ORPHAN_AGE: Final = dt.timedelta(hours=1)
@@ -189,7 +192,7 @@ def _markings(record: Record) -> dict[str, object]:
 class Records(NodeService):
     """The node's records in its database; bodies under the node's KEK (``home``)."""
 
-    def create(
+    def create(  # noqa: PLR0913 - the draft, the world, the keys, when, and who writes it
         self,
         draft: RecordDraft,
         *,
@@ -197,11 +200,14 @@ class Records(NodeService):
         passphrase: str | None,
         at: dt.datetime | None = None,
         node: UnlockedNode | None = None,
+        author: Person | None = None,
     ) -> Record:
         """Check, encrypt and store a record with its audit entry, in one transaction.
 
         ``node`` is the node already unlocked (a caller creating many records unlocks
-        once); without it the passphrase opens the keys. File portions are streamed
+        once); without it the passphrase opens the keys. ``author`` is the person
+        writing it (the API's principal): named in the audit entry, and refused a
+        portion above their own clearance. File portions are streamed
         (memory stays a few chunks whatever their size) into encrypted files written
         before the transaction and removed if anything fails.
 
@@ -216,6 +222,8 @@ class Records(NodeService):
         with contextlib.ExitStack() as opened:
             try:
                 record = self._check(draft, party=party, world=world, on=at.date())
+                if author is not None:
+                    _check_author(author, record, world=world, on=at.date())
                 sources = files.open_files([p.path for p in draft.portions], opened)
             except ValidationError as e:
                 self._audit_refusal(e, party=party, at=at)
@@ -236,7 +244,7 @@ class Records(NodeService):
                         at=at,
                         subjects=(record.id,),
                         digests={"record": sha256_hex(_markings(record))},
-                        meta={"action": "record.create", "portions": len(record.portions)},
+                        meta=_created_meta(record, author),
                     )
             except BaseException:
                 # Files first, then the commit: undo the files, whatever stopped us.
@@ -438,3 +446,127 @@ class Records(NodeService):
         found = self.orphans(older_than=older_than, at=at)
         files.remove([self._home / path for path in found], up_to=self._home / BODIES_DIR)
         return found
+
+    # -- what one person may see ----------------------------------------------------------
+
+    def list_for(  # noqa: PLR0913 - who, the world, a filter and the page
+        self,
+        person: Person,
+        *,
+        world: World,
+        topic: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+        at: dt.datetime | None = None,
+    ) -> Page:
+        """Up to ``limit`` records ``person`` may see (:func:`visible_part`), in the order added.
+
+        ``topic`` keeps only records on that topic (the filter runs in the database,
+        the visibility check after it, so the filter reveals nothing either).
+
+        Records the person may not see are skipped without a trace: no count, and the
+        cursor is always the id of a record on the page. A cursor that is not a record
+        this person may see is refused with the one message an unknown id gets.
+
+        Raises:
+            ValidationError: ``after`` is not a cursor this list could have given.
+        """
+        on = (at or utc_now()).date()
+        limit = max(1, min(limit, MAX_PAGE - 1))
+        party = read_identity(self._home).party
+        if after is not None:
+            with self._db.transaction("read the cursor") as session:
+                start = SqlRecordStore(session).get(after)
+            if start is None or visible_part(person, start.record, holder=party, world=world, on=on) is None:
+                msg = "that cursor does not belong to this list"
+                raise ValidationError(msg, hint="start again without a cursor")
+        shown: builtins.list[StoredRecord] = []
+        scanned, more = after, True
+        while more and len(shown) <= limit:
+            with self._db.transaction("list the records") as session:
+                batch = SqlRecordStore(session).list(topic=topic, after=scanned, limit=_SCAN)
+            more = len(batch) == _SCAN
+            for stored in batch:
+                part = visible_part(person, stored.record, holder=party, world=world, on=on)
+                if part is not None:
+                    shown.append(replace(stored, record=part))
+                scanned = stored.record.id
+        items = tuple(shown[:limit])
+        return Page(items=items, next_cursor=items[-1].record.id if len(shown) > limit else None)
+
+    def get_for(
+        self, person: Person, record_id: str, *, world: World, node: UnlockedNode, at: dt.datetime | None = None
+    ) -> RecordView:
+        """A record as ``person`` may see it: the portions they are cleared for, with their text.
+
+        The read is audited with the person, allowed or refused. A record the person
+        may not see is refused exactly as a record that does not exist.
+
+        Raises:
+            UnknownReferenceError: no such record, or one the person may not see.
+        """
+        at = at or utc_now()
+        party = node.identity.party
+        with self._db.transaction("read the record") as session:
+            store = SqlRecordStore(session)
+            stored = store.get(record_id)
+            part = visible_part(person, stored.record, holder=party, world=world, on=at.date()) if stored else None
+            encrypted = store.bodies(record_id) if part is not None else {}
+        meta: dict[str, MetaValue] = {"action": "record.read", "person": person.id[:_MAX_REASON]}
+        if stored is None or part is None:
+            if stored is not None:
+                self._audit_read(node, record_id, at=at, meta=meta | {"outcome": "refused"})
+            msg = f"no record {record_id!r} on this node"
+            raise UnknownReferenceError(msg, hint="the records list shows the records you may see")
+        texts: dict[str, str] = {}
+        views: dict[str, FileView] = {}
+        names = files.file_names(encrypted)
+        for portion in part.portions:
+            body = encrypted.get(portion.id)
+            if isinstance(body, FileBody):
+                views[portion.id] = FileView(name=names[portion.id], size=body.size, sha256=body.sha256)
+            elif body is not None:
+                plain = io.BytesIO()
+                decrypt_body(self._home, record_id, portion.id, body, plain, kek=node.kek)
+                texts[portion.id] = plain.getvalue().decode("utf-8")
+        self._audit_read(node, record_id, at=at, meta=meta | {"outcome": "allowed", "portions": len(part.portions)})
+        return RecordView(stored=replace(stored, record=part), bodies=texts, files=views)
+
+
+_SCAN: Final = 200  # records read per batch while filtering a page for one person
+
+
+def visible_part(person: Person, record: Record, *, holder: str, world: World, on: dt.date) -> Record | None:
+    """The record with only the portions ``person`` may open, or ``None`` when there is none.
+
+    Each portion is checked with ``policy.access.may_open`` at its own level (the
+    holder's scheme): nationality, clearance at or above it, need-to-know for every
+    topic. The title and markings go with the lowest portion: a person cleared for no
+    portion sees nothing of the record, not even that it exists.
+    """
+    allowed = tuple(
+        p
+        for p in record.portions
+        if may_open(person, holder=holder, level=p.level, topics=record.topics, on=on, world=world)
+    )
+    return replace(record, portions=allowed) if allowed else None
+
+
+def _check_author(author: Person, record: Record, *, world: World, on: dt.date) -> None:
+    """An author writes only at or below their own clearance, and only for their own party."""
+    if author.party != record.originator or author.clearance is None:
+        msg = f"{author.id} holds no clearance of {record.originator} and may not write its records"
+        raise ValidationError(msg, hint="ask a security officer for a clearance")
+    scheme = world.scheme_of(record.originator)
+    held = scheme.level(author.clearance)
+    for portion in record.portions:
+        if scheme.level(portion.level).rank > held.rank or not held.valid_on(on):
+            msg = f"portion {portion.id}: {author.id} is cleared {held.id}, below {portion.level}"
+            raise ValidationError(msg, hint="write only at or below your clearance")
+
+
+def _created_meta(record: Record, author: Person | None) -> dict[str, MetaValue]:
+    meta: dict[str, MetaValue] = {"action": "record.create", "portions": len(record.portions)}
+    if author is not None:
+        meta["person"] = author.id
+    return meta

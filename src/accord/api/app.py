@@ -1,0 +1,100 @@
+"""The node's HTTP API: :func:`create_app` builds the FastAPI application from settings.
+
+The node's key passphrase is read once, here, from the settings and the node unlocked
+once; the services share one database engine. Routes live in ``api.routes`` (one
+module per noun, listed in ``routes.ROUTERS``) under ``/api/v1``; errors become
+problem documents in ``api.problems`` only. The OpenAPI document is served at
+``/openapi.json``; no interactive docs page is served (it would be an anonymous
+endpoint). Serving (uvicorn, TLS, workers) is ``accord serve``'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from accord.api import problems
+from accord.api.deps import Node
+from accord.api.routes import ROUTERS
+from accord.config import Settings
+from accord.services._database import Database
+from accord.services.audit import AuditLog
+from accord.services.inbox import Inbox
+from accord.services.node import unlock
+from accord.services.obligations import Obligations
+from accord.services.people import People
+from accord.services.records import Records
+from accord.services.registry import Registry, WorldCache
+from accord.services.releases import Releases
+
+__all__ = ["API_PREFIX", "API_VERSION", "create_app", "open_node", "openapi_document"]
+
+API_PREFIX = "/api/v1"
+API_VERSION = "1.0.0"  # the REST API's own version: /api/v1 keeps backwards compatibility
+_DESCRIPTION = (
+    "Agreement-governed sharing of classified records between allied nodes. Every endpoint but "
+    "`/api/v1/health` and this document needs `Authorization: Bearer <API token>` (or a web session "
+    "cookie, with its CSRF header for changes). Errors are `application/problem+json`. Lists are "
+    "pages `{items, next_cursor}` with opaque cursors and never reveal totals."
+)
+
+
+def open_node(settings: Settings) -> Node:
+    """The services of the node ``settings`` describe, its keys unlocked once.
+
+    Raises:
+        ValidationError: no identity or no passphrase.
+        IntegrityError: a wrong passphrase.
+    """
+    secret = settings.key_passphrase
+    unlocked = unlock(
+        settings.home, secret.get_secret_value() if secret else None, unsafe_fast_kdf=settings.unsafe_fast_kdf
+    )
+    url, home = settings.resolved_database_url, settings.home
+    database = Database(database_url=url)
+    return Node(
+        people=People(database=database, home=home),
+        records=Records(database=database, home=home),
+        releases=Releases(database=database, home=home),
+        inbox=Inbox(database=database, home=home),
+        obligations=Obligations(database=database, home=home),
+        audit=AuditLog(database=database, home=home),
+        worlds=WorldCache(registry=Registry(database_url=url), env_path=settings.world),
+        unlocked=unlocked,
+    )
+
+
+def create_app(settings: Settings | None = None, *, node: Node | None = None) -> FastAPI:
+    """The API of the node ``settings`` describes (or of ``node``, already opened)."""
+    return _application(node if node is not None else open_node(settings or Settings()))
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document the app serves, built without a node (for ``docs/openapi.json``)."""
+    return _application(None).openapi()
+
+
+def _application(held: Node | None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if held is not None:
+            held.close()
+
+    app = FastAPI(
+        title="Accord node API",
+        version=API_VERSION,
+        description=_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.node = held
+    problems.install(app)
+    app.state.mounted = tuple((API_PREFIX, router) for router in ROUTERS)
+    for prefix, router in app.state.mounted:
+        app.include_router(router, prefix=prefix)
+    return app
