@@ -13,6 +13,7 @@ HTTP statuses in exactly one place.
     ├── IntegrityError             opaque: signatures, seals, audit proofs
     │   └── AuditChainBrokenError  the local audit log does not verify (names the first bad entry)
     ├── StorageError               the database refused or is not set up
+    ├── ConflictError              changed meanwhile: a disclosure request someone already decided
     ├── AuthenticationError        opaque: unknown, wrong, expired, revoked or locked credentials
     └── PermissionDeniedError      the person's roles (or the token's scopes) do not allow the action
 
@@ -26,6 +27,7 @@ __all__ = [
     "AgreementError",
     "AuditChainBrokenError",
     "AuthenticationError",
+    "ConflictError",
     "Error",
     "IntegrityError",
     "InvalidTransitionError",
@@ -93,6 +95,10 @@ class AuditChainBrokenError(IntegrityError):
 
 class StorageError(Error):
     """The store refused an operation or is not initialised."""
+
+
+class ConflictError(Error):
+    """The thing acted on changed meanwhile, e.g. a request another officer already decided; nothing was changed."""
 
 
 class AuthenticationError(Error):

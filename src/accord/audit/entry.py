@@ -50,6 +50,7 @@ class EntryKind(StrEnum):
     RECORD = "record"  # a record created at this node, or its creation refused
     PERSON = "person"  # a person added or changed (roles, clearance, need-to-know, password, lock, tokens)
     LOGIN = "login"  # a login or session, succeeded, failed or refused, and lock-outs
+    DISCLOSURE = "disclosure"  # a disclosure request asked, approved, rejected, withdrawn or refused
 
 
 _KINDS: Final = frozenset(EntryKind)

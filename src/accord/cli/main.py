@@ -10,7 +10,19 @@ from __future__ import annotations
 
 import typer
 
-from accord.cli.commands import agreements, audit, decide, demo, node, obligations, people, records, releases, world
+from accord.cli.commands import (
+    agreements,
+    audit,
+    decide,
+    demo,
+    disclosures,
+    node,
+    obligations,
+    people,
+    records,
+    releases,
+    world,
+)
 from accord.cli.commands._shared import EXIT_BAD_INPUT
 from accord.errors import Error
 
@@ -47,6 +59,7 @@ app.add_typer(obligations.recall_app, name="recall")
 app.add_typer(obligations.report_app, name="report-compromise")
 app.command("reclassify")(obligations.reclassify)
 app.add_typer(obligations.app, name="obligations")
+app.add_typer(disclosures.app, name="disclosures")
 
 
 def run() -> None:

@@ -151,7 +151,7 @@ class RecordView:
     def to_dict(self) -> dict[str, object]:
         """JSON form: markings; once opened, ``text`` or ``file`` per portion."""
         record = self.stored.record
-        out = _markings(record) | {"added_at": self.stored.added_at}
+        out = _markings(record) | {"added_at": self.stored.added_at, "author": self.stored.author}
         if self.bodies is not None:
             portions: list[dict[str, object]] = []
             for p in record.portions:
@@ -189,7 +189,7 @@ def _markings(record: Record) -> dict[str, object]:
 class Records(NodeService):
     """The node's records in its database; bodies under the node's KEK (``home``)."""
 
-    def create(
+    def create(  # noqa: PLR0913 - the draft, the world, the keys, when, and who wrote it
         self,
         draft: RecordDraft,
         *,
@@ -197,8 +197,12 @@ class Records(NodeService):
         passphrase: str | None,
         at: dt.datetime | None = None,
         node: UnlockedNode | None = None,
+        author: str | None = None,
     ) -> Record:
         """Check, encrypt and store a record with its audit entry, in one transaction.
+
+        ``author`` is the id of the person who wrote it (kept, shown, and never allowed
+        to approve requests about it); ``None`` on the operator's path.
 
         ``node`` is the node already unlocked (a caller creating many records unlocks
         once); without it the passphrase opens the keys. File portions are streamed
@@ -227,8 +231,11 @@ class Records(NodeService):
                     portion.id: self._encrypt(record.id, portion.id, body, sources.get(i), node.kek, written)
                     for i, (portion, body) in enumerate(zip(record.portions, draft.portions, strict=True))
                 }
+                meta: dict[str, MetaValue] = {"action": "record.create", "portions": len(record.portions)}
+                if author:
+                    meta["author"] = author
                 with self._db.transaction("store the record") as session:
-                    SqlRecordStore(session).add(record, added_at=audit.iso(at), bodies=bodies)
+                    SqlRecordStore(session).add(record, added_at=audit.iso(at), bodies=bodies, author=author)
                     audit.append(
                         session,
                         kind=EntryKind.RECORD,
@@ -236,7 +243,7 @@ class Records(NodeService):
                         at=at,
                         subjects=(record.id,),
                         digests={"record": sha256_hex(_markings(record))},
-                        meta={"action": "record.create", "portions": len(record.portions)},
+                        meta=meta,
                     )
             except BaseException:
                 # Files first, then the commit: undo the files, whatever stopped us.
