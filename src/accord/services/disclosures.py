@@ -228,7 +228,7 @@ class Disclosures(NodeService):
                 SqlDisclosureStore(session).set_outcome(final.id, made)
                 meta: dict[str, MetaValue] = {"action": "disclosure.approve", "kind": final.kind.value}
                 if made is not None:
-                    meta["outcome"] = made
+                    meta["made"] = made
                 self._append(session, principal, final, at, meta)
         return Approval(request=final, release=release, obligation=obligation)
 
