@@ -15,6 +15,7 @@ HTTP statuses in exactly one place.
     ├── StorageError               the database refused or is not set up
     ├── FederationError            talking to a peer node
     │   └── PeerUnreachableError   the peer did not answer (the outbox retries later)
+    ├── ConflictError              changed meanwhile: a disclosure request someone already decided
     ├── AuthenticationError        opaque: unknown, wrong, expired, revoked or locked credentials
     └── PermissionDeniedError      the person's roles (or the token's scopes) do not allow the action
 
@@ -28,6 +29,7 @@ __all__ = [
     "AgreementError",
     "AuditChainBrokenError",
     "AuthenticationError",
+    "ConflictError",
     "Error",
     "FederationError",
     "IntegrityError",
@@ -105,6 +107,10 @@ class FederationError(Error):
 
 class PeerUnreachableError(FederationError):
     """The peer did not answer; what was to go stays in the outbox for a later attempt."""
+
+
+class ConflictError(Error):
+    """The thing acted on changed meanwhile, e.g. a request another officer already decided; nothing was changed."""
 
 
 class AuthenticationError(Error):

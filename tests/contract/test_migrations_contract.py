@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import CheckConstraint, Engine, inspect, text
 
 from accord.storage.sql import make_engine, migrate
+from accord.storage.sql.disclosure_tables import DISCLOSURE_TABLES
 from accord.storage.sql.node_tables import COUNTERS, NODE_TABLES
 from accord.storage.sql.tables import metadata
 
@@ -73,7 +74,7 @@ def test_upgrade_downgrade_upgrade(engine: Engine):
 
 
 def test_the_node_tables_come_and_go_with_their_own_revision(engine: Engine):
-    node = {t.name for t in NODE_TABLES}
+    node = {t.name for t in (*NODE_TABLES, *DISCLOSURE_TABLES)}
     migrate.upgrade(engine, REGISTRY)
     assert tables(engine) == set(metadata.tables) - node
     with engine.begin() as connection:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, inspect, text
 
 from accord.storage.sql import make_engine, migrate
+from accord.storage.sql.disclosure_tables import DISCLOSURE_TABLES
 from accord.storage.sql.federation_tables import FEDERATION_TABLES
 from accord.storage.sql.node_tables import PEOPLE_TABLES
 from accord.storage.sql.tables import metadata
@@ -19,7 +20,7 @@ from tests.contract.test_migrations_contract import assert_schema_is_the_declare
 
 PEOPLE = "c4e1a7d2b9f3"
 BEFORE = "3552f5f9115f"  # file body names: the revision this one follows
-LATER = {t.name for t in FEDERATION_TABLES}  # tables of the revisions after this one
+LATER = {t.name for t in (*FEDERATION_TABLES, *DISCLOSURE_TABLES)}  # tables of the revisions after this one
 
 
 @pytest.fixture

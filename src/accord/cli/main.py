@@ -16,6 +16,7 @@ from accord.cli.commands import (
     bundles,
     decide,
     demo,
+    disclosures,
     node,
     obligations,
     peers,
@@ -67,6 +68,7 @@ app.command("reclassify")(obligations.reclassify)
 obligations.app.command("send")(bundles.send_obligation)
 app.add_typer(obligations.app, name="obligations")
 app.command("serve")(serve.serve)
+app.add_typer(disclosures.app, name="disclosures")
 
 
 def run() -> None:

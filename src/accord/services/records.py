@@ -154,7 +154,7 @@ class RecordView:
     def to_dict(self) -> dict[str, object]:
         """JSON form: markings; once opened, ``text`` or ``file`` per portion."""
         record = self.stored.record
-        out = _markings(record) | {"added_at": self.stored.added_at}
+        out = _markings(record) | {"added_at": self.stored.added_at, "author": self.stored.author}
         if self.bodies is not None:
             portions: list[dict[str, object]] = []
             for p in record.portions:
@@ -200,14 +200,18 @@ class Records(NodeService):
         passphrase: str | None,
         at: dt.datetime | None = None,
         node: UnlockedNode | None = None,
-        author: Person | None = None,
+        author: Person | str | None = None,
     ) -> Record:
         """Check, encrypt and store a record with its audit entry, in one transaction.
 
+        ``author`` is the person who writes it (kept with the record, named in its
+        audit entry, and never allowed to approve requests about it); ``None`` on the
+        operator's path. A :class:`Person` (the API's or the CLI's principal) is also
+        refused a portion above their own clearance; a bare person id is taken as given
+        by a caller that has already checked it.
+
         ``node`` is the node already unlocked (a caller creating many records unlocks
-        once); without it the passphrase opens the keys. ``author`` is the person
-        writing it (the API's principal): named in the audit entry, and refused a
-        portion above their own clearance. File portions are streamed
+        once); without it the passphrase opens the keys. File portions are streamed
         (memory stays a few chunks whatever their size) into encrypted files written
         before the transaction and removed if anything fails.
 
@@ -222,7 +226,7 @@ class Records(NodeService):
         with contextlib.ExitStack() as opened:
             try:
                 record = self._check(draft, party=party, world=world, on=at.date())
-                if author is not None:
+                if isinstance(author, Person):
                     _check_author(author, record, world=world, on=at.date())
                 sources = files.open_files([p.path for p in draft.portions], opened)
             except ValidationError as e:
@@ -235,8 +239,9 @@ class Records(NodeService):
                     portion.id: self._encrypt(record.id, portion.id, body, sources.get(i), node.kek, written)
                     for i, (portion, body) in enumerate(zip(record.portions, draft.portions, strict=True))
                 }
+                author_id = author.id if isinstance(author, Person) else author
                 with self._db.transaction("store the record") as session:
-                    SqlRecordStore(session).add(record, added_at=audit.iso(at), bodies=bodies)
+                    SqlRecordStore(session).add(record, added_at=audit.iso(at), bodies=bodies, author=author_id)
                     audit.append(
                         session,
                         kind=EntryKind.RECORD,
@@ -244,7 +249,7 @@ class Records(NodeService):
                         at=at,
                         subjects=(record.id,),
                         digests={"record": sha256_hex(_markings(record))},
-                        meta=_created_meta(record, author),
+                        meta=_created_meta(record, author_id),
                     )
             except BaseException:
                 # Files first, then the commit: undo the files, whatever stopped us.
@@ -565,8 +570,8 @@ def _check_author(author: Person, record: Record, *, world: World, on: dt.date) 
             raise ValidationError(msg, hint="write only at or below your clearance")
 
 
-def _created_meta(record: Record, author: Person | None) -> dict[str, MetaValue]:
+def _created_meta(record: Record, author: str | None) -> dict[str, MetaValue]:
     meta: dict[str, MetaValue] = {"action": "record.create", "portions": len(record.portions)}
     if author is not None:
-        meta["person"] = author.id
+        meta["person"] = author
     return meta

@@ -142,48 +142,65 @@ class Releases(NodeService):
         """
         at = at or utc_now()
         party = node.identity.party
-        signer = Ed25519Signer(node.keys)
         try:
             with self._db.transaction("release the records") as session:
-                records = SqlRecordStore(session)
-                wanted = [r.record_id for r in requests]
-                stored_records = records.get_many(wanted)
-                stored_bodies = records.bodies_many(wanted)
-                outcomes = []
-                sealed = []
-                entries = []
-                for request in requests:
-                    stored = stored_records.get(request.record_id)
-                    if stored is None:
-                        msg = f"no record {request.record_id!r} on this node"
-                        raise UnknownReferenceError(msg, hint="`accord records list` shows the records")
-                    decision = decide(stored.record, request.recipient, on=request.on, world=world)
-                    if not decision:
-                        outcomes.append(ReleaseOutcome(decision=decision))
-                        entries.append(denial_entry(decision, party=party, at=at))
-                        continue
-                    record_id = stored.record.id
-                    bodies, files = bodies_for(self._home, stored_bodies.get(record_id, {}), record_id, decision, node)
-                    release, message, entry = seal_one(
-                        stored.record,
-                        decision,
-                        bodies,
-                        attachments=tuple(files),
-                        signer=signer,
-                        next_hops=next_hops,
-                        party=party,
-                        at=at,
-                    )
-                    sealed.append(release)
-                    outcomes.append(
-                        ReleaseOutcome(decision=decision, release=release, message=message, attachments=files)
-                    )
-                    entries.append(entry)
-                SqlReleaseStore(session).add_many(sealed)
-                audit.append_many(session, entries)
+                outcomes = self._release_in(session, requests, world=world, node=node, next_hops=next_hops, at=at)
         except Error as e:
             self._audit_refusal(EntryKind.RELEASE, "release.seal", e, party=party, at=at)
             raise
+        return outcomes
+
+    def _release_in(  # noqa: PLR0913 - release_many's arguments, and the session it runs in
+        self,
+        session: Session,
+        requests: Sequence[ReleaseRequest],
+        *,
+        world: World,
+        node: UnlockedNode,
+        next_hops: Mapping[str, NodePublicKeys],
+        at: dt.datetime,
+    ) -> list[ReleaseOutcome]:
+        """The work of :meth:`release_many` inside the caller's transaction (which commits it).
+
+        For a caller that must release in the same transaction as its own change (an
+        approved disclosure request); it audits no refusal of its own: the caller does.
+        """
+        party = node.identity.party
+        signer = Ed25519Signer(node.keys)
+        records = SqlRecordStore(session)
+        wanted = [r.record_id for r in requests]
+        stored_records = records.get_many(wanted)
+        stored_bodies = records.bodies_many(wanted)
+        outcomes = []
+        sealed = []
+        entries = []
+        for request in requests:
+            stored = stored_records.get(request.record_id)
+            if stored is None:
+                msg = f"no record {request.record_id!r} on this node"
+                raise UnknownReferenceError(msg, hint="`accord records list` shows the records")
+            decision = decide(stored.record, request.recipient, on=request.on, world=world)
+            if not decision:
+                outcomes.append(ReleaseOutcome(decision=decision))
+                entries.append(denial_entry(decision, party=party, at=at))
+                continue
+            record_id = stored.record.id
+            bodies, files = bodies_for(self._home, stored_bodies.get(record_id, {}), record_id, decision, node)
+            release, message, entry = seal_one(
+                stored.record,
+                decision,
+                bodies,
+                attachments=tuple(files),
+                signer=signer,
+                next_hops=next_hops,
+                party=party,
+                at=at,
+            )
+            sealed.append(release)
+            outcomes.append(ReleaseOutcome(decision=decision, release=release, message=message, attachments=files))
+            entries.append(entry)
+        SqlReleaseStore(session).add_many(sealed)
+        audit.append_many(session, entries)
         return outcomes
 
     def list(self, *, received: bool, after: str | None = None, limit: int = 100) -> Sequence[Release]:

@@ -97,10 +97,12 @@ class InMemoryRecordStore:
         self._bodies: dict[str, dict[str, Body]] = {}
         self._paths: set[str] = set()
 
-    def add(self, record: Record, *, added_at: str, bodies: Mapping[str, Body] | None = None) -> None:
+    def add(
+        self, record: Record, *, added_at: str, bodies: Mapping[str, Body] | None = None, author: str | None = None
+    ) -> None:
         """Keep ``record`` and its encrypted bodies (see ``RecordStore.add``)."""
         bodies = dict(bodies or {})
-        stored = StoredRecord(record=record, added_at=added_at)
+        stored = StoredRecord(record=record, added_at=added_at, author=author)
         rules.check_new_record(record, bodies)
         if record.id in self._records:
             rules.refuse_duplicate("record", record.id)

@@ -77,8 +77,10 @@ class RecordStore(Protocol):
     committed in, so a cursor never skips a record committed after it was passed.
     """
 
-    def add(self, record: Record, *, added_at: str, bodies: Mapping[str, Body] | None = None) -> None:
-        """Store ``record`` and the bodies of its portions (by portion id).
+    def add(
+        self, record: Record, *, added_at: str, bodies: Mapping[str, Body] | None = None, author: str | None = None
+    ) -> None:
+        """Store ``record`` and the bodies of its portions (by portion id), and who wrote it.
 
         Raises:
             ValidationError: the id is taken, a portion carries plaintext, a body names

@@ -210,6 +210,7 @@ class StoredRecord:
 
     record: Record
     added_at: str
+    author: str | None = None  # the person who wrote it; None before records kept theirs
 
     def __post_init__(self) -> None:
         """The time is an ISO 8601 time with an offset."""

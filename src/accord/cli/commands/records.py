@@ -18,6 +18,7 @@ import typer
 from rich.text import Text
 
 from accord.cli.commands._shared import JsonOption, WorldOption, new_table, open_cli_world, print_json, settings, stdout
+from accord.cli.commands.disclosures import record_author
 from accord.errors import ValidationError
 from accord.services.records import ORPHAN_AGE, RecordDraft, Records, RecordView, parse_portion, parse_portion_file
 
@@ -57,12 +58,17 @@ def create(
     world: WorldOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Create a record originated by this node, its bodies encrypted at rest."""
+    """Create a record originated by this node, its bodies encrypted at rest.
+
+    With ``$ACCORD_TOKEN`` set, the record is written by that person (who needs
+    record.create) and remembers them as its author.
+    """
     portions = tuple(parse_portion(p) for p in portion or ()) + tuple(parse_portion_file(p) for p in portion_file or ())
     draft = RecordDraft(title=title, topics=tuple(topic), portions=portions, purpose=purpose, precedence=precedence)
     loaded = open_cli_world(world)
+    author = record_author()
     with _records() as records:
-        record = records.create(draft, world=loaded.world, passphrase=_passphrase())
+        record = records.create(draft, world=loaded.world, passphrase=_passphrase(), author=author)
     if json_output:
         print_json({"id": record.id, "portions": len(record.portions)})
         return
@@ -136,6 +142,7 @@ def _print_view(view: RecordView) -> None:
     console.print(
         Text(f"  originator {record.originator}, precedence {record.precedence.value}, added {view.stored.added_at}")
     )
+    console.print(Text(f"  author {view.stored.author or '- (not recorded)'}"), soft_wrap=True)
     console.print(Text(f"  topics {', '.join(sorted(record.topics))}"), soft_wrap=True)
     table = new_table("Portions", ("id", "level", "REL TO", "body"), wrap=("body",))
     texts = view.bodies or {}

@@ -1,9 +1,10 @@
 """The SQL implementation of the storage ports: SQLite by default, PostgreSQL by URL.
 
-``engine`` builds a configured engine from a URL, ``tables`` and ``node_tables``
-declare the schema, ``stores`` (the world), ``record_stores`` (records, releases),
-``audit_stores``, ``obligation_stores``, ``people_stores`` and ``federation_stores``
-map rows to values, and ``migrate`` runs
+``engine`` builds a configured engine from a URL, ``tables``, ``node_tables``,
+``federation_tables`` and ``disclosure_tables`` declare the schema, ``stores`` (the
+world), ``record_stores`` (records, releases), ``audit_stores``, ``obligation_stores``,
+``people_stores``, ``federation_stores`` and ``disclosure_stores`` map rows to values,
+and ``migrate`` runs
 the Alembic migrations under ``accord/storage/migrations``. Nothing here commits: the
 caller's session does.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 # node_tables declares its tables on the registry's metadata: importing it here means
 # that whoever imports anything of this package (migrations included) sees them all.
+from accord.storage.sql import disclosure_tables as _disclosure_tables  # noqa: F401
 from accord.storage.sql import node_tables as _node_tables  # noqa: F401
 from accord.storage.sql.audit_stores import SqlAuditStore
 from accord.storage.sql.engine import make_engine, redact

@@ -114,6 +114,11 @@ records = Table(
     Column("purpose", Text, nullable=False),
     Column("precedence", String(16), nullable=False),
     Column("added_at", Text, nullable=False),  # ISO 8601, as passed in by the service
+    # The id of the person who wrote it. NULL for records made before records kept
+    # their author (or by the operator's path without a person): any disclosure
+    # officer may then decide requests about it. No foreign key: people come and go,
+    # the record of who wrote what stays.
+    Column("author", Text, nullable=True),
     _one_of("precedence", Precedence, "precedence_known"),
 )
 

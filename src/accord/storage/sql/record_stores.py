@@ -65,7 +65,9 @@ class SqlRecordStore:
 
     # -- writing ----------------------------------------------------------------------
 
-    def add(self, record: Record, *, added_at: str, bodies: Mapping[str, Body] | None = None) -> None:
+    def add(
+        self, record: Record, *, added_at: str, bodies: Mapping[str, Body] | None = None, author: str | None = None
+    ) -> None:
         """Store ``record`` and its encrypted bodies (see ``RecordStore.add``)."""
         bodies = dict(bodies or {})
         check_time(added_at, f"record {record.id}'s added_at")
@@ -84,6 +86,7 @@ class SqlRecordStore:
                     purpose=record.purpose,
                     precedence=record.precedence.value,
                     added_at=added_at,
+                    author=author,
                 )
             )
             self._session.execute(insert(nt.record_topics), [{**key, "topic": t} for t in sorted(record.topics)])
@@ -265,7 +268,7 @@ def _stored_record(row: RowMapping, topics: frozenset[str], portions: Sequence[P
         purpose=row["purpose"],
         precedence=Precedence(row["precedence"]),
     )
-    return StoredRecord(record=record, added_at=row["added_at"])
+    return StoredRecord(record=record, added_at=row["added_at"], author=row["author"])
 
 
 class SqlReleaseStore:
