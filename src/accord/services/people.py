@@ -57,6 +57,7 @@ __all__ = [
     "NewSession",
     "NewToken",
     "People",
+    "Person",
     "PersonDraft",
     "PersonPage",
     "PersonView",

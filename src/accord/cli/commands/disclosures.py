@@ -36,7 +36,7 @@ from accord.errors import ValidationError
 from accord.services.decisions import parse_date
 from accord.services.disclosures import DisclosureDeniedError, Disclosures, DisclosureView
 from accord.services.node import read_identity_file, unlock
-from accord.services.people import Action, People, Principal
+from accord.services.people import Action, People, Person, Principal
 from accord.services.releases import write_message_file
 
 __all__ = ["app", "record_author", "request_app"]
@@ -76,13 +76,13 @@ def _acting() -> Principal:
         return people.authenticate_token(token.get_secret_value())
 
 
-def record_author() -> str | None:
+def record_author() -> Person | None:
     """The person writing a record: the one whose token is in ``$ACCORD_TOKEN`` (record.create), or none."""
     if _Token().token is None:
         return None
     principal = _acting()
     People.authorize(principal, Action.RECORD_CREATE)
-    return principal.person.id
+    return principal.person
 
 
 def _say(line: str) -> None:
