@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Final
 
 import rfc8785
@@ -67,6 +68,11 @@ def _plain(value: Any) -> bool:  # noqa: ANN401, C901 - any JSON value; one flat
 
 def canonical_bytes(value: Any) -> bytes:  # noqa: ANN401 - any JSON value
     """Return the RFC 8785 canonical encoding of a JSON-compatible value."""
+    if type(value) is str:  # the commonest value: text is always on the fast path
+        try:
+            return _ENCODER.encode(value).encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: rfc8785 names the problem below
     try:
         plain = _plain(value)
     except TypeError:
@@ -91,11 +97,16 @@ def canonical_object(members: Mapping[str, bytes]) -> bytes:
     units here. The result is byte for byte ``canonical_bytes`` of the whole object.
     """
     keys = sorted(members) if "".join(members).isascii() else sorted(members, key=_utf16)
-    return b"{" + b",".join(canonical_bytes(k) + b":" + members[k] for k in keys) + b"}"
+    return b"{" + b",".join(_key_json(k) + members[k] for k in keys) + b"}"
 
 
 def _utf16(key: str) -> bytes:
     return key.encode("utf-16-be", "surrogatepass")
+
+
+@lru_cache(maxsize=256)  # member names come from a small fixed set
+def _key_json(key: str) -> bytes:
+    return canonical_bytes(key) + b":"
 
 
 def sha256_hex(value: Any) -> str:  # noqa: ANN401 - any JSON value
