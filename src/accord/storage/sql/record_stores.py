@@ -1,14 +1,11 @@
 """Records and releases in SQL: :class:`SqlRecordStore` and :class:`SqlReleaseStore`.
 
-Records are written as rows of ``records``, their topics, portions, REL TO parties
-and encrypted bodies; releases as a ``releases`` row and the agreements it went
-under. Each gets a number from its counter, which orders listings and cursors in
-commit order. Writes that may race with another transaction (a duplicate id, the same
-message received twice) run in a savepoint, so the caller's transaction survives the
-refusal.
-
-The stores never begin, commit or roll back (the caller's session owns the
-transaction), never see plaintext, and never decide whether a release may go.
+Records are rows of ``records``, their topics, portions, REL TO and encrypted bodies;
+releases a ``releases`` row, its agreements, and its decision's evidence once per shape
+(``decision_evidence``; reading puts the record id back). Each is numbered from its
+counter, in commit order. Writes that may race with another transaction run in a
+savepoint, so the caller's transaction survives the refusal. The stores never begin,
+commit or roll back, never see plaintext, and never decide whether a release may go.
 """
 
 from __future__ import annotations
