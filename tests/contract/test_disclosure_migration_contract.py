@@ -19,6 +19,7 @@ from tests.contract.test_migrations_contract import assert_schema_is_the_declare
 
 DISCLOSURES = "e5b2d8f1a6c4"
 BEFORE = "5d8f2a61c0b7"  # federation: the revision this one follows
+LATER = {"decision_evidence"}  # tables of the revisions after this one
 
 INSERT_RECORD = (
     "INSERT INTO records (id, seq, originator, title, purpose, precedence, added_at)"
@@ -47,8 +48,7 @@ def record_columns(engine: Engine) -> set[str]:
 
 
 def test_migration_adds_the_author_and_the_requests_and_takes_them_away(engine: Engine):
-    assert migrate.head() == DISCLOSURES
-    added = {t.name for t in DISCLOSURE_TABLES}
+    added = {t.name for t in DISCLOSURE_TABLES} | LATER
     migrate.upgrade(engine, BEFORE)
     assert tables(engine) == set(metadata.tables) - added
     assert "author" not in record_columns(engine)

@@ -9,7 +9,7 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accord.canonical import canonical_bytes
+from accord.canonical import canonical_bytes, canonical_object
 from accord.errors import ValidationError
 
 # Any text, including escapes, astral characters and characters from U+E000 up.
@@ -54,3 +54,9 @@ def test_text_subclasses_and_non_text_keys():
     assert canonical_bytes({"c": Colour.RED, Colour.RED: 1}) == bytes(rfc8785.dumps({"c": "red", "red": 1}))
     with pytest.raises(ValidationError, match="cannot be canonicalised"):
         canonical_bytes({1: "x"})
+
+
+@given(st.dictionaries(TEXT, JSON, max_size=6))
+def test_an_object_joined_from_encoded_members_is_its_canonical_form(value):
+    members = {k: canonical_bytes(v) for k, v in value.items()}
+    assert canonical_object(members) == canonical_bytes(value) == bytes(rfc8785.dumps(value))

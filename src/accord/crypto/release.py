@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-from accord.canonical import canonical_bytes
+from accord.canonical import canonical_bytes, canonical_object
 from accord.crypto.keys import KemPrivateKey, NodeKeys, NodePublicKeys, PublicKey
 from accord.crypto.sealing import DEFAULT_SUITE, SealedEnvelope, SealSuite, open_sealed, seal
-from accord.crypto.signing import Signature, Signer, Verifier, sign_value, signed_bytes, verify_value
+from accord.crypto.signing import Signature, Signer, Verifier, signed_bytes_of
 from accord.errors import IntegrityError
 
 __all__ = [
@@ -53,22 +53,33 @@ def _failed() -> IntegrityError:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignedContent:
-    """Release content (a JSON object) with the originator's signature over it."""
+    """Release content (a JSON object) with the originator's signature over it.
+
+    ``content_bytes`` is the content's canonical JSON, what the signature covers and
+    what is sealed; it is computed from ``content`` unless given (``sign_content``
+    gives the bytes it has just signed, so the content is encoded once).
+    """
 
     content: Mapping[str, Any]
     signature: Signature
     bodies: Mapping[str, Any] | None = None  # portion id -> body, checked against the content's digests
+    content_bytes: bytes = field(default=b"", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Encode the content once, unless its encoding was given."""
+        if not self.content_bytes:
+            object.__setattr__(self, "content_bytes", canonical_bytes(self.content))
 
     def verify(self, originator: Verifier) -> None:
         """Raise ``IntegrityError`` unless the originator's pinned key signed the content."""
-        verify_value(originator, self.signature, self.content, purpose=CONTENT_PURPOSE)
+        originator.verify(self.signature, signed_bytes_of(self.content_bytes, purpose=CONTENT_PURPOSE))
 
     def to_bytes(self) -> bytes:
         """Canonical JSON: the payload that gets sealed."""
-        payload: dict[str, Any] = {"content": self.content, "originator_signature": self.signature.to_dict()}
+        payload = {"content": self.content_bytes, "originator_signature": canonical_bytes(self.signature.to_dict())}
         if self.bodies is not None:
-            payload["bodies"] = self.bodies
-        return canonical_bytes(payload)
+            payload["bodies"] = canonical_bytes(self.bodies)
+        return canonical_object(payload)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SignedContent:
@@ -90,7 +101,9 @@ def sign_content(
     content: Mapping[str, Any], signer: Signer, *, bodies: Mapping[str, Any] | None = None
 ) -> SignedContent:
     """The originator's signature over ``content`` (a JSON object); ``bodies`` travel beside it."""
-    return SignedContent(content=content, signature=sign_value(signer, content, purpose=CONTENT_PURPOSE), bodies=bodies)
+    encoded = canonical_bytes(content)
+    signature = signer.sign(signed_bytes_of(encoded, purpose=CONTENT_PURPOSE))
+    return SignedContent(content=content, signature=signature, bodies=bodies, content_bytes=encoded)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,12 +115,22 @@ class SealedRelease:
 
     def hop_bytes(self, index: int) -> bytes:
         """What hop signature ``index`` covers: the envelope and the hop signatures before it."""
-        previous = [s.to_dict() for s in self.hop_signatures[:index]]
-        return signed_bytes({"envelope": self.envelope.to_dict(), "previous": previous}, purpose=HOP_PURPOSE)
+        return self.hop_bytes_with(self.envelope.to_bytes(), index)
+
+    def hop_bytes_with(self, envelope: bytes, index: int) -> bytes:
+        """:meth:`hop_bytes` given the envelope's wire form (``envelope.to_bytes()``) already made."""
+        previous = canonical_bytes([s.to_dict() for s in self.hop_signatures[:index]])
+        return signed_bytes_of(canonical_object({"envelope": envelope, "previous": previous}), purpose=HOP_PURPOSE)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"envelope": self.envelope.to_dict(), "hop_signatures": [s.to_dict() for s in self.hop_signatures]}
+
+    def to_bytes(self, envelope: bytes | None = None) -> bytes:
+        """Canonical JSON of :meth:`to_dict`; ``envelope`` is ``envelope.to_bytes()`` when already made."""
+        envelope = self.envelope.to_bytes() if envelope is None else envelope
+        signatures = canonical_bytes([s.to_dict() for s in self.hop_signatures])
+        return canonical_object({"envelope": envelope, "hop_signatures": signatures})
 
     @classmethod
     def from_dict(cls, data: object) -> SealedRelease:
@@ -149,8 +172,9 @@ def verify_hops(release: SealedRelease, peers: Verifier) -> None:
     """Check every hop signature against pinned peer keys; none at all fails closed."""
     if not release.hop_signatures:
         raise _failed()
+    envelope = release.envelope.to_bytes()
     for index, signature in enumerate(release.hop_signatures):
-        peers.verify(signature, release.hop_bytes(index))
+        peers.verify(signature, release.hop_bytes_with(envelope, index))
 
 
 def open_release(

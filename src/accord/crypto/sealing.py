@@ -33,9 +33,9 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 
-from accord.canonical import canonical_bytes
+from accord.canonical import canonical_bytes, canonical_object
 from accord.crypto import _primitives as prim
-from accord.crypto._encoding import b64decode, b64encode
+from accord.crypto._encoding import b64decode, b64encode, b64json
 from accord.crypto.keys import KemPrivateKey, KeyAlgorithm, KeyId, NodeKeys, NodePublicKeys, PublicKey
 from accord.errors import IntegrityError, ValidationError
 
@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 _ENVELOPE_VERSION: Final = 1
+_VERSION_JSON: Final = canonical_bytes(_ENVELOPE_VERSION)
 _INFO_CONTEXT: Final = "accord.sealed-envelope/1"
 _FINGERPRINT: Final = re.compile(r"[0-9a-f]{64}")
 _MAX_ID: Final = 200
@@ -121,6 +122,7 @@ class SealedEnvelope:
     decision_id: str
     enc: bytes = field(repr=False)
     ciphertext: bytes = field(repr=False)
+    _wire: bytes = field(default=b"", init=False, repr=False, compare=False)  # to_bytes(), once made
 
     def info(self) -> bytes:
         """The HPKE ``info``: canonical JSON of the header, bound into the key schedule."""
@@ -139,8 +141,23 @@ class SealedEnvelope:
         }
 
     def to_bytes(self) -> bytes:
-        """Canonical JSON bytes: the wire form."""
-        return canonical_bytes(self.to_dict())
+        """Canonical JSON bytes: the wire form (``canonical_bytes(self.to_dict())``, built directly, once)."""
+        if not self._wire:
+            object.__setattr__(self, "_wire", self._encode())
+        return self._wire
+
+    def _encode(self) -> bytes:
+        return canonical_object(
+            {
+                "v": _VERSION_JSON,
+                "suite": canonical_bytes(self.suite.value),
+                "recipient": canonical_bytes(self.recipient_key_id),
+                "agreement": canonical_bytes(self.agreement_fingerprint),
+                "decision": canonical_bytes(self.decision_id),
+                "enc": b64json(self.enc),
+                "ct": b64json(self.ciphertext),
+            }
+        )
 
     @classmethod
     def from_dict(cls, data: object) -> SealedEnvelope:

@@ -24,7 +24,7 @@ from typing import Any, Final, Protocol
 
 from cryptography.exceptions import InvalidSignature
 
-from accord.canonical import canonical_bytes
+from accord.canonical import canonical_bytes, canonical_object
 from accord.crypto import _primitives as prim
 from accord.crypto._encoding import b64decode, b64encode
 from accord.crypto.keys import SIGNATURE_ALGORITHMS, KeyAlgorithm, KeyId, NodeKeys, PublicKey
@@ -43,6 +43,7 @@ __all__ = [
     "Verifier",
     "sign_value",
     "signed_bytes",
+    "signed_bytes_of",
     "verify_value",
 ]
 
@@ -233,10 +234,18 @@ class CompositeVerifier:
 
 def signed_bytes(value: Any, *, purpose: str) -> bytes:  # noqa: ANN401 - any JSON value
     """The bytes a signature covers: canonical JSON of the value and its purpose."""
+    return signed_bytes_of(canonical_bytes(value), purpose=purpose)
+
+
+def signed_bytes_of(encoded: bytes, *, purpose: str) -> bytes:
+    """:func:`signed_bytes` of a value given as its canonical JSON (``canonical_bytes``).
+
+    For a value that is also sealed or stored: it is encoded once, not once per use.
+    """
     if not purpose:
         msg = "a signature needs a purpose (for example 'accord.record/1')"
         raise ValidationError(msg)
-    return canonical_bytes({"payload": value, "purpose": purpose})
+    return canonical_object({"payload": encoded, "purpose": canonical_bytes(purpose)})
 
 
 def sign_value(signer: Signer, value: Any, *, purpose: str) -> Signature:  # noqa: ANN401 - any JSON value

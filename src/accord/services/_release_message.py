@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from accord.canonical import canonical_bytes, sha256_hex
+from accord.canonical import canonical_bytes, canonical_object, sha256_hex
 from accord.crypto.release import SealedRelease
 from accord.domain.record import Portion, Precedence, Record
 from accord.domain.release import Decision
@@ -43,6 +43,7 @@ __all__ = [
 
 CONTENT_FORMAT: Final = "accord.release-content/1"
 MESSAGE_FORMAT: Final = "accord.release-message/1"
+_FORMAT_JSON: Final = canonical_bytes(MESSAGE_FORMAT)
 MAX_MESSAGE_BYTES: Final = 64 * 1024 * 1024
 """The largest message file read; text bodies are small, large files travel apart."""
 _SALT_BYTES: Final = 16
@@ -195,8 +196,19 @@ class ReleaseMessage:
         }
 
     def to_bytes(self) -> bytes:
-        """Canonical JSON: the file written and the bytes stored."""
-        return canonical_bytes(self.to_dict())
+        """Canonical JSON: the file written and the bytes stored (``to_dict``'s, the sealed part encoded once)."""
+        header = {
+            "attachments": canonical_bytes(list(self.attachments)),
+            "format": _FORMAT_JSON,
+            "message_id": canonical_bytes(self.message_id),
+            "release_id": canonical_bytes(self.release_id),
+            "sender": canonical_bytes(self.sender),
+            "recipient": canonical_bytes(self.recipient),
+            "record_id": canonical_bytes(self.record_id),
+            "agreement": canonical_bytes({"id": self.agreement[0], "fingerprint": self.agreement[1]}),
+            "sent_at": canonical_bytes(self.sent_at),
+        }
+        return canonical_object({**header, "sealed": self.sealed.to_bytes()})
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ReleaseMessage:

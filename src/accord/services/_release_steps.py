@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from accord.audit.entry import AuditEntry, EntryKind
-from accord.canonical import sha256_hex
 from accord.crypto import Ed25519Signer, NodePublicKeys, seal_release, sign_content
 from accord.crypto.stream import WrappedKey, decrypt_bytes, unwrap_key
 from accord.domain.person import Person
@@ -35,7 +34,7 @@ from accord.services._record_bodies import body_context, file_body_source
 from accord.services._release_files import check_attachment, file_body, parts_directory, write_attachments
 from accord.services._release_message import MAX_MESSAGE_BYTES, ReleaseMessage, build_content, new_salt, text_body
 from accord.services.node import NodeIdentity, UnlockedNode, write_atomically
-from accord.storage.values import Body, FileBody, InlineBody, Release, ReleaseState, canonical_json
+from accord.storage.values import Body, FileBody, InlineBody, Release, ReleaseState, encode_decision
 
 __all__ = [
     "MAX_REASON",
@@ -193,7 +192,7 @@ def denial_entry(decision: Decision, *, party: str, at: dt.datetime) -> Callable
         actor=party,
         at=at,
         subjects=(decision.record_id,),
-        digests={"decision": sha256_hex(decision.to_dict())},
+        digests={"decision": hashlib.sha256(encode_decision(decision)).hexdigest()},
         meta={
             "action": "release.decide",
             "recipient": decision.recipient,
@@ -222,7 +221,7 @@ def seal_one(  # noqa: PLR0913 - one permitted release: what, how, and by whom
         raise ValidationError(msg, hint=f"give {hop}'s node descriptor (its node.json)")
     when = audit.iso(at)
     release_id = str(uuid.uuid4())
-    decision_json = canonical_json(decision.to_dict())
+    decision_json = encode_decision(decision)
     content = build_content(
         record,
         decision,
@@ -264,7 +263,7 @@ def seal_one(  # noqa: PLR0913 - one permitted release: what, how, and by whom
         subjects=(record.id, release_id),
         digests={
             "decision": content["decision"],
-            "content": sha256_hex(content),
+            "content": hashlib.sha256(signed.content_bytes).hexdigest(),
             "envelope": hashlib.sha256(envelope).hexdigest(),
         },
         meta={

@@ -23,7 +23,7 @@ from accord.canonical import canonical_bytes
 from accord.domain.consent import Consent
 from accord.domain.obligation import CompromiseReport, InvestigationResult, Recall, RecallAcknowledgement
 from accord.domain.record import Record
-from accord.domain.release import Decision, Hop
+from accord.domain.release import Decision, Hop, Label
 from accord.errors import ValidationError
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "check_page",
     "check_time",
     "consent_to_dict",
+    "encode_decision",
 ]
 
 MAX_PAGE: Final = 1000
@@ -99,6 +100,45 @@ def _remember_canonical(value: bytes) -> None:
 def canonical_json(value: Mapping[str, object]) -> bytes:
     """The canonical JSON (RFC 8785) of a JSON object, remembered as such for ``Release``."""
     data = canonical_bytes(value)
+    _remember_canonical(data)
+    return data
+
+
+# A decision's canonical JSON by its shape: the decision with its record id left out,
+# kept as the bytes before and after the record id. Releasing many records with the same
+# markings to the same party on the same day gives one shape, so each further decision
+# is encoded by joining three pieces (the output is the same bytes, see the tests).
+_SHAPES: dict[Decision, tuple[bytes, bytes]] = {}
+_SHAPES_MAX: Final = 256
+_RECORD_MARK: Final = "accord:record-id:1f0e"  # stands in for the record id while a shape is encoded
+
+
+def encode_decision(decision: Decision) -> bytes:
+    """``canonical_json(decision.to_dict())``, from the decision's shape when it was seen before."""
+    shape = decision._replace(record_id="")
+    parts = _SHAPES.get(shape)
+    if parts is None:
+        whole = canonical_bytes(decision._replace(record_id=_RECORD_MARK).to_dict())
+        pieces = whole.split(canonical_bytes(_RECORD_MARK))
+        if len(pieces) != 2:  # noqa: PLR2004 - before and after the record id; else no shape
+            return canonical_json(decision.to_dict())
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        parts = _SHAPES[shape] = (pieces[0], pieces[1])
+    data = parts[0] + canonical_bytes(decision.record_id) + parts[1]
+    _remember_canonical(data)
+    return data
+
+
+_LABELS: dict[Label, bytes] = {}
+
+
+def _label_json(label: Label) -> bytes:
+    data = _LABELS.get(label)
+    if data is None:
+        if len(_LABELS) >= _SHAPES_MAX:
+            _LABELS.clear()
+        data = _LABELS[label] = canonical_json(label.to_dict())
     _remember_canonical(data)
     return data
 
@@ -315,8 +355,8 @@ class Release:
             route=decision.route,
             hops=decision.hops,
             agreements=decision.agreements,
-            decision=decision_json if decision_json is not None else canonical_json(decision.to_dict()),
-            label=canonical_json(decision.label.to_dict()) if decision.label is not None else None,
+            decision=decision_json if decision_json is not None else encode_decision(decision),
+            label=_label_json(decision.label) if decision.label is not None else None,
             envelope=envelope,
             state=state,
             created_at=at,

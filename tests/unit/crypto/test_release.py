@@ -2,7 +2,10 @@ import dataclasses
 
 import pytest
 
+from accord.canonical import canonical_bytes
 from accord.crypto.release import (
+    CONTENT_PURPOSE,
+    HOP_PURPOSE,
     SealedRelease,
     SignedContent,
     add_hop_signature,
@@ -12,7 +15,7 @@ from accord.crypto.release import (
     verify_hops,
 )
 from accord.crypto.sealing import SealSuite, open_sealed, seal
-from accord.crypto.signing import Ed25519Signer, PinnedKeyVerifier, sign_value
+from accord.crypto.signing import Ed25519Signer, PinnedKeyVerifier, sign_value, signed_bytes
 from accord.errors import IntegrityError
 
 LEG_ONE = "1" * 64  # originator -> hub, under the originator-hub agreement
@@ -116,3 +119,31 @@ def test_a_sealed_payload_that_is_not_signed_content_fails(alice, bob, payload):
 def test_malformed_release_json_is_opaque(data):
     with pytest.raises(IntegrityError):
         SealedRelease.from_dict(data)
+
+
+@pytest.mark.parametrize("bodies", [None, {"p1": {"salt": "c2FsdA==", "text": "Launch at 05:10 — 발사"}}])
+def test_the_wire_forms_built_from_encoded_parts_are_the_canonical_json_of_the_values(alice, bob, carol, bodies):
+    """Content and envelope are encoded once and spliced in; the bytes are still exactly canonical."""
+    signed = sign_content(RECORD, Ed25519Signer(alice), bodies=bodies)
+    expected = {"content": RECORD, "originator_signature": signed.signature.to_dict()}
+    if bodies is not None:
+        expected["bodies"] = bodies
+    assert signed.content_bytes == canonical_bytes(RECORD)
+    assert signed.to_bytes() == canonical_bytes(expected)
+    assert SignedContent.from_bytes(signed.to_bytes()) == signed
+    release = add_hop_signature(
+        seal_release(signed, bob.public, agreement_fingerprint=LEG_ONE, decision_id="d1", sender=Ed25519Signer(alice)),
+        Ed25519Signer(carol),
+    )
+    assert release.to_bytes() == canonical_bytes(release.to_dict())
+    for index in range(2):
+        previous = [s.to_dict() for s in release.hop_signatures[:index]]
+        assert release.hop_bytes(index) == signed_bytes(
+            {"envelope": release.envelope.to_dict(), "previous": previous}, purpose=HOP_PURPOSE
+        )
+
+
+def test_a_signature_over_the_content_is_over_its_canonical_bytes_with_its_purpose(alice):
+    signed = sign_content(RECORD, Ed25519Signer(alice))
+    assert signed.signature == sign_value(Ed25519Signer(alice), RECORD, purpose=CONTENT_PURPOSE)
+    signed.verify(pinned(alice))

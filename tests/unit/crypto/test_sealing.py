@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accord.canonical import canonical_bytes
 from accord.crypto.keys import KeyAlgorithm
 from accord.crypto.sealing import (
     DEFAULT_SUITE,
@@ -40,6 +41,7 @@ def test_round_trip(bob, suite):
     assert envelope.suite is suite
     assert envelope.recipient_key_id == bob.public.kem_key(suite.kem_algorithm).key_id
     assert open_sealed(envelope, bob, agreement_fingerprint=FINGERPRINT) == PAYLOAD
+    assert envelope.to_bytes() == canonical_bytes(envelope.to_dict())
     wire = SealedEnvelope.from_bytes(envelope.to_bytes())
     assert wire == envelope
     assert open_sealed(wire, bob.kem, agreement_fingerprint=FINGERPRINT) == PAYLOAD

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 
 import pytest
 
 from accord.audit.entry import AuditEntry, EntryKind
+from accord.canonical import canonical_bytes
 from accord.domain.person import Person
 from accord.errors import IntegrityError, UnknownReferenceError, ValidationError
 from accord.services import node, records
@@ -122,6 +124,30 @@ def test_release_seals_the_tear_line_and_audits_it(kor, jpn, world):
     assert last.meta["released"] == 1
     assert last.meta["withheld"] == 1
     assert set(last.digests) == {"decision", "content", "envelope"}
+
+
+def test_what_is_stored_and_audited_is_the_canonical_form_of_what_was_decided_and_sent(kor, jpn, world):
+    """The message, the stored decision and the audit digests are exactly what they stand for.
+
+    The pipeline builds these bytes from parts encoded once (and a decision's encoding
+    from its shape's); here they are held to the canonical JSON of the values.
+    """
+    _, outcome = release_direct(kor, jpn, world)
+    _, second = release_direct(kor, jpn, world)
+    for result in (outcome, second):
+        release, message = result.release, result.message
+        assert release is not None
+        assert message is not None
+        assert message.to_bytes() == canonical_bytes(message.to_dict())
+        assert release.envelope == message.to_bytes()
+        assert release.decision == canonical_bytes(result.decision.to_dict())
+        [stored] = [r for r in stored_releases(kor[1]) if r.id == release.id]
+        assert stored.decision == release.decision
+        assert stored.label == canonical_bytes(result.decision.label.to_dict())
+        entry = next(e for e in entries(kor[1]) if e.subjects == (release.record_id, release.id))
+        assert entry.digests["decision"] == hashlib.sha256(release.decision).hexdigest()
+        assert entry.digests["envelope"] == hashlib.sha256(release.envelope).hexdigest()
+    assert outcome.release.decision != second.release.decision  # each names its own record
 
 
 def test_receive_and_open_for_a_cleared_person(kor, jpn, world):

@@ -44,6 +44,7 @@ from accord.storage.values import RecallState, ReleaseState, ReportState
 __all__ = [
     "AUDIT",
     "COUNTERS",
+    "EVIDENCE_RECORD_MARK",
     "NODE_TABLES",
     "OBLIGATIONS",
     "PEOPLE_TABLES",
@@ -55,6 +56,7 @@ __all__ = [
     "compromise_reports",
     "consents",
     "counters",
+    "decision_evidence",
     "investigation_results",
     "people",
     "people_guard",
@@ -213,7 +215,9 @@ releases = Table(
     Column("decided_on", Date, nullable=False),
     Column("route", Text, nullable=False),  # JSON array of party codes
     Column("hops", Text, nullable=False),  # JSON array of Hop.to_dict()
-    Column("decision", LargeBinary, nullable=False),  # canonical JSON, exactly as given
+    # The decision's canonical JSON exactly as given, or empty when ``evidence`` names
+    # the shared evidence it is rebuilt from (with this row's record id).
+    Column("decision", LargeBinary, nullable=False),
     Column("label", LargeBinary, nullable=True),
     Column("envelope", LargeBinary, nullable=False),
     Column("state", String(16), nullable=False, index=True),
@@ -226,7 +230,22 @@ releases = Table(
         f"state <> '{ReleaseState.RECEIVED.value}' OR message_id IS NOT NULL",
         name="received_has_message",
     ),
+    # No foreign key: added to a table others refer to, and SQLite cannot add one in
+    # place (copying the table would cascade its agreements away); the store checks.
+    Column("evidence", String(FINGERPRINT), nullable=True),
 )
+
+# A decision's evidence (every check, the route, the label) once per distinct shape: its
+# canonical JSON with the record id replaced by EVIDENCE_RECORD_MARK, keyed by the
+# SHA-256 of those bytes. Releases of like records to one party on one day share it.
+decision_evidence = Table(
+    "decision_evidence",
+    metadata,
+    Column("digest", String(FINGERPRINT), primary_key=True),
+    Column("evidence", LargeBinary, nullable=False),
+)
+EVIDENCE_RECORD_MARK: Final = "accord:evidence:record-id"
+"""Stands for the record id in stored evidence; frozen: stored rows depend on it."""
 
 release_agreements = Table(
     "release_agreements",
@@ -451,6 +470,7 @@ NODE_TABLES: Final[tuple[Table, ...]] = (
     record_portions,
     portion_rel_to,
     record_bodies,
+    decision_evidence,
     releases,
     release_agreements,
     audit_entries,

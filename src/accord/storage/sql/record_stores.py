@@ -1,26 +1,26 @@
 """Records and releases in SQL: :class:`SqlRecordStore` and :class:`SqlReleaseStore`.
 
-Records are written as rows of ``records``, their topics, portions, REL TO parties
-and encrypted bodies; releases as a ``releases`` row and the agreements it went
-under. Each gets a number from its counter, which orders listings and cursors in
-commit order. Writes that may race with another transaction (a duplicate id, the same
-message received twice) run in a savepoint, so the caller's transaction survives the
-refusal.
-
-The stores never begin, commit or roll back (the caller's session owns the
-transaction), never see plaintext, and never decide whether a release may go.
+Records are rows of ``records``, their topics, portions, REL TO and encrypted bodies;
+releases a ``releases`` row, its agreements, and its decision's evidence once per shape
+(``decision_evidence``; reading puts the record id back). Each is numbered from its
+counter, in commit order. Writes that may race with another transaction run in a
+savepoint, so the caller's transaction survives the refusal. The stores never begin,
+commit or roll back, never see plaintext, and never decide whether a release may go.
 """
 
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Select, Table, exists, insert, select, update
+from sqlalchemy import ColumnElement, Insert, RowMapping, Select, Table, exists, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -293,12 +293,16 @@ class SqlReleaseStore:
             return
         for release in releases:
             rules.check_outgoing(release)
-        self._check_all_free(releases)
+        _check_distinct(releases)
+        # Ids are new (random) almost always: write first, and only when a unique
+        # constraint refuses look for the stored release or message that explains it
+        # (the savepoint undoes the batch's rows, numbers and evidence).
         with racing(self._session, lambda: self._check_all_free(releases)):
             first = take_number(self._session, nt.RELEASES, len(releases))
-            self._session.execute(
-                insert(nt.releases), [{"seq": first + i, **_release_row(r)} for i, r in enumerate(releases)]
-            )
+            evidence: dict[str, bytes] = {}
+            rows = [{"seq": first + i, **_release_row(r, evidence)} for i, r in enumerate(releases)]
+            self._keep_evidence(evidence)
+            self._session.execute(insert(nt.releases), rows)
             agreements = [
                 {"release_id": r.id, "position": i, "agreement_id": a, "fingerprint": f}
                 for r in releases
@@ -310,9 +314,6 @@ class SqlReleaseStore:
     def _check_all_free(self, releases: Sequence[Release]) -> None:
         ids = [r.id for r in releases]
         messages = [r.message_id for r in releases if r.message_id is not None]
-        for seen, what in ((ids, "release"), (messages, "message")):
-            if len(set(seen)) != len(seen):
-                rules.refuse_duplicate(what, min(x for x in seen if seen.count(x) > 1))
         rl = nt.releases
         for start in range(0, len(ids), _PATHS_PER_QUERY):
             taken = self._session.execute(select(rl.c.id).where(rl.c.id.in_(ids[start : start + _PATHS_PER_QUERY])))
@@ -343,9 +344,19 @@ class SqlReleaseStore:
             raise
         return True
 
+    def _keep_evidence(self, evidence: Mapping[str, bytes]) -> None:
+        """Store each decision evidence not stored yet (a concurrent writer's copy is the same bytes)."""
+        if not evidence:
+            return
+        rows = [{"digest": digest, "evidence": data} for digest, data in evidence.items()]
+        self._session.execute(_insert_new(self._session, nt.decision_evidence), rows)
+
     def _write(self, release: Release) -> None:
         seq = take_number(self._session, nt.RELEASES)
-        self._session.execute(insert(nt.releases).values(seq=seq, **_release_row(release)))
+        evidence: dict[str, bytes] = {}
+        row = _release_row(release, evidence)
+        self._keep_evidence(evidence)
+        self._session.execute(insert(nt.releases).values(seq=seq, **row))
         if release.agreements:
             self._session.execute(
                 insert(nt.release_agreements),
@@ -426,10 +437,17 @@ class SqlReleaseStore:
         used = select(a.c.release_id, a.c.agreement_id, a.c.fingerprint).where(a.c.release_id.in_(ids))
         for release_id, agreement_id, fingerprint in self._session.execute(used.order_by(a.c.position)):
             agreements[release_id].append((agreement_id, fingerprint))
+        shared = {row["evidence"] for row in rows if row["evidence"] is not None}
+        evidence: dict[str, bytes] = {}
+        if shared:
+            e = nt.decision_evidence
+            found = self._session.execute(select(e.c.digest, e.c.evidence).where(e.c.digest.in_(sorted(shared))))
+            # Kept only if it is what its digest says, with one mark: else _decision refuses.
+            evidence = {d: bytes(b) for d, b in found if _sha256(b) == d and bytes(b).count(_MARK_JSON) == 1}
         out = []
         for row in rows:
             try:
-                out.append(_release(row, agreements[row["id"]]))
+                out.append(_release(row, agreements[row["id"]], evidence))
             except (Error, KeyError, TypeError, ValueError) as e:
                 unreadable("release", row["id"], e)
         return out
@@ -439,7 +457,71 @@ def _json(value: object) -> str:
     return canonical_bytes(value).decode("utf-8")
 
 
-def _release_row(release: Release) -> dict[str, object]:
+# A batch of releases goes mostly by a few routes: their JSON is made once per route.
+@lru_cache(maxsize=256)
+def _route_json(route: tuple[str, ...]) -> str:
+    return _json(list(route))
+
+
+@lru_cache(maxsize=256)
+def _hops_json(hops: tuple[Hop, ...]) -> str:
+    return _json([h.to_dict() for h in hops])
+
+
+_MARK_JSON = canonical_bytes(nt.EVIDENCE_RECORD_MARK)
+
+
+def _check_distinct(releases: Sequence[Release]) -> None:
+    """No two releases of one batch share an id or a message id."""
+    ids = [r.id for r in releases]
+    messages = [r.message_id for r in releases if r.message_id is not None]
+    for seen, what in ((ids, "release"), (messages, "message")):
+        if len(set(seen)) != len(seen):
+            rules.refuse_duplicate(what, min(x for x in seen if seen.count(x) > 1))
+
+
+def _insert_new(session: Session, table: Table) -> Insert:
+    """An INSERT that leaves a row whose key is already there as it is."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def _split_decision(release: Release) -> tuple[str, bytes] | None:
+    """The release's decision as shared evidence (digest, bytes), or ``None`` to keep it in the row.
+
+    The record id is the only part of a decision that differs between like releases;
+    it is shared only when its JSON occurs exactly once and the mark not at all, so
+    putting the record id back gives the very bytes (see ``_decision``).
+    """
+    record = canonical_bytes(release.record_id)
+    if release.decision.count(record) != 1 or _MARK_JSON in release.decision:
+        return None
+    evidence = release.decision.replace(record, _MARK_JSON)
+    return _sha256(evidence), evidence
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _decision(row: RowMapping, evidence: Mapping[str, bytes]) -> bytes:
+    """The stored decision's bytes: in the row, or rebuilt from its evidence and the record id."""
+    digest = row["evidence"]
+    if digest is None:
+        return bytes(row["decision"])
+    shared = evidence.get(digest)
+    if shared is None:
+        msg = f"decision evidence {digest} is missing or altered"
+        raise ValueError(msg)
+    return shared.replace(_MARK_JSON, canonical_bytes(row["record_id"]))
+
+
+def _release_row(release: Release, evidence: dict[str, bytes]) -> dict[str, object]:
+    """The row of ``release``; its decision's evidence, when shared, goes into ``evidence``."""
+    split = _split_decision(release)
+    if split is not None:
+        evidence[split[0]] = split[1]
     return {
         "id": release.id,
         "message_id": release.message_id,
@@ -447,9 +529,10 @@ def _release_row(release: Release) -> dict[str, object]:
         "sender": release.sender,
         "recipient": release.recipient,
         "decided_on": release.on,
-        "route": _json(list(release.route)),
-        "hops": _json([h.to_dict() for h in release.hops]),
-        "decision": release.decision,
+        "route": _route_json(release.route),
+        "hops": _hops_json(release.hops),
+        "decision": release.decision if split is None else b"",
+        "evidence": None if split is None else split[0],
         "label": release.label,
         "envelope": release.envelope,
         "state": release.state.value,
@@ -458,7 +541,7 @@ def _release_row(release: Release) -> dict[str, object]:
     }
 
 
-def _release(row: RowMapping, agreements: Sequence[tuple[str, str]]) -> Release:
+def _release(row: RowMapping, agreements: Sequence[tuple[str, str]], evidence: Mapping[str, bytes]) -> Release:
     return Release(
         id=row["id"],
         message_id=row["message_id"],
@@ -469,7 +552,7 @@ def _release(row: RowMapping, agreements: Sequence[tuple[str, str]]) -> Release:
         route=tuple(json.loads(row["route"])),
         hops=tuple(Hop(**hop) for hop in json.loads(row["hops"])),
         agreements=tuple(agreements),
-        decision=row["decision"],
+        decision=_decision(row, evidence),
         label=row["label"],
         envelope=row["envelope"],
         state=ReleaseState(row["state"]),
