@@ -2,8 +2,8 @@
 
 ``engine`` builds a configured engine from a URL, ``tables`` and ``node_tables``
 declare the schema, ``stores`` (the world), ``record_stores`` (records, releases),
-``audit_stores``, ``obligation_stores``, ``people_stores`` and ``federation_stores``
-map rows to values, and ``migrate`` runs
+``audit_stores``, ``obligation_stores``, ``people_stores``, ``federation_stores`` and
+``witness_stores`` map rows to values, and ``migrate`` runs
 the Alembic migrations under ``accord/storage/migrations``. Nothing here commits: the
 caller's session does.
 """
@@ -20,6 +20,7 @@ from accord.storage.sql.obligation_stores import SqlObligationStore
 from accord.storage.sql.people_stores import SqlPeopleStore
 from accord.storage.sql.record_stores import SqlRecordStore, SqlReleaseStore
 from accord.storage.sql.stores import SqlWorldStore
+from accord.storage.sql.witness_stores import SqlWitnessStore
 
 __all__ = [
     "SqlAuditStore",
@@ -28,6 +29,7 @@ __all__ = [
     "SqlPeopleStore",
     "SqlRecordStore",
     "SqlReleaseStore",
+    "SqlWitnessStore",
     "SqlWorldStore",
     "make_engine",
     "redact",
