@@ -52,6 +52,7 @@ class EntryKind(StrEnum):
     LOGIN = "login"  # a login or session, succeeded, failed or refused, and lock-outs
     PEER = "peer"  # a peer pinned, re-keyed (rotation announced) or unpinned
     MESSAGE = "message"  # a federation message or bundle refused, or one that changes no record
+    WITNESS = "witness"  # a checkpoint sent, witnessed, co-signed or refused, an alarm raised or resolved
 
 
 _KINDS: Final = frozenset(EntryKind)
