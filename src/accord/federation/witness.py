@@ -142,11 +142,12 @@ class AlarmKind(StrEnum):
     SHRANK = "shrank"  # a smaller log than one it signed before
     FORKED = "forked"  # two signed heads of one size with different roots
     INCONSISTENT = "inconsistent"  # a larger log whose proof does not show the old one as its prefix
+    UNPROVEN = "unproven"  # a larger log sent without a proof from the head seen
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Verdict:
-    """What a witness does with a verified head: advance, co-sign again, alarm, or not judge it.
+    """What a witness does with a verified head: advance, co-sign again, or raise an alarm.
 
     ``cosign`` is true when the head is consistent with everything seen (a new head,
     or the same one again); ``advance`` when it becomes the stored head; ``alarm``
@@ -163,8 +164,9 @@ def judge(previous: Head | None, claim: CheckpointClaim) -> Verdict:  # noqa: PL
     """Compare a verified head with the last one accepted from the same peer.
 
     The first head is accepted as it is (there is nothing to compare). A larger log
-    needs a proof from the previous size; without one the head is not judged (no
-    alarm: the sender proved nothing, and it is not co-signed either).
+    needs a proof from the previous size: an honest sender includes one from every
+    head it signed since the last one this witness co-signed, so a missing proof is
+    an alarm too (the sender cannot show that its log extends what it showed).
     """
     new = claim.checkpoint
     if previous is None:
@@ -179,8 +181,8 @@ def judge(previous: Head | None, claim: CheckpointClaim) -> Verdict:  # noqa: PL
         return Verdict(cosign=False, advance=False, alarm=AlarmKind.FORKED, reason=reason)
     proof = claim.proofs.get(previous.size)
     if proof is None:
-        reason = f"no consistency proof from {previous.size} entries, the last head seen"
-        return Verdict(cosign=False, advance=False, alarm=None, reason=reason)
+        reason = f"{new.size} entries sent without a consistency proof from the {previous.size} seen before"
+        return Verdict(cosign=False, advance=False, alarm=AlarmKind.UNPROVEN, reason=reason)
     try:
         verify_consistency(
             first_size=previous.size,

@@ -155,8 +155,8 @@ def test_a_rewritten_log_raises_an_alarm_whatever_its_size(kor_keys):
 def test_a_proof_from_another_size_or_a_corrupted_one_is_not_an_extension(kor_keys):
     original = log(*ORIGINAL)
     unproven = judge(head_of(original, 10), claim(original, 20, kor_keys, proofs_from=(6, 12)))
-    assert (unproven.cosign, unproven.advance, unproven.alarm) == (False, False, None)
-    assert "no consistency proof from 10" in unproven.reason
+    assert (unproven.cosign, unproven.advance, unproven.alarm) == (False, False, AlarmKind.UNPROVEN)
+    assert "without a consistency proof from the 10 seen" in unproven.reason
     good = claim(original, 20, kor_keys, proofs_from=(10,))
     bent = dataclasses.replace(good, proofs={10: (b"\x00" * 32, *good.proofs[10][1:])})
     assert judge(head_of(original, 10), bent).alarm is AlarmKind.INCONSISTENT

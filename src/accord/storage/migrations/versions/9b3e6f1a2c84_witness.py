@@ -57,7 +57,9 @@ def upgrade() -> None:
         sa.Column("raised_at", sa.Text(), nullable=False),
         sa.Column("resolved_at", sa.Text(), nullable=True),
         sa.Column("resolution", sa.Text(), nullable=True),
-        sa.CheckConstraint("kind IN ('shrank', 'forked', 'inconsistent')", name=op.f("ck_witness_alarms_kind_known")),
+        sa.CheckConstraint(
+            "kind IN ('shrank', 'forked', 'inconsistent', 'unproven')", name=op.f("ck_witness_alarms_kind_known")
+        ),
         sa.CheckConstraint(
             "(resolved_at IS NULL) = (resolution IS NULL)", name=op.f("ck_witness_alarms_resolved_with_note")
         ),
