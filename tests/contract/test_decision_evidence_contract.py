@@ -90,6 +90,8 @@ def test_downgrading_puts_every_shared_decision_back_in_its_row(engine: Engine):
         assert {k: bytes(v) for k, v in rows.items()} == {r.id: r.decision for r in kept}
 
     migrate.upgrade(engine, EVIDENCE)
+    assert migrate.current(engine) == EVIDENCE
+    migrate.upgrade(engine)  # and the revisions after it
     assert_schema_is_the_declared_one(engine)
     with Session(engine) as session, session.begin():
         assert [SqlReleaseStore(session).get(r.id) for r in kept] == kept

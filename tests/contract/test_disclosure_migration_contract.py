@@ -15,11 +15,12 @@ from sqlalchemy import Engine, inspect, text
 from accord.storage.sql import make_engine, migrate
 from accord.storage.sql.disclosure_tables import DISCLOSURE_TABLES
 from accord.storage.sql.tables import metadata
+from accord.storage.sql.witness_tables import WITNESS_TABLES
 from tests.contract.test_migrations_contract import assert_schema_is_the_declared_one
 
 DISCLOSURES = "e5b2d8f1a6c4"
 BEFORE = "5d8f2a61c0b7"  # federation: the revision this one follows
-LATER = {"decision_evidence"}  # tables of the revisions after this one
+LATER = {"decision_evidence"} | {t.name for t in WITNESS_TABLES}  # tables of the revisions after this one
 
 INSERT_RECORD = (
     "INSERT INTO records (id, seq, originator, title, purpose, precedence, added_at)"

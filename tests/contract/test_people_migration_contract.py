@@ -16,12 +16,13 @@ from accord.storage.sql.disclosure_tables import DISCLOSURE_TABLES
 from accord.storage.sql.federation_tables import FEDERATION_TABLES
 from accord.storage.sql.node_tables import PEOPLE_TABLES
 from accord.storage.sql.tables import metadata
+from accord.storage.sql.witness_tables import WITNESS_TABLES
 from tests.contract.test_migrations_contract import assert_schema_is_the_declared_one
 
 PEOPLE = "c4e1a7d2b9f3"
 BEFORE = "3552f5f9115f"  # file body names: the revision this one follows
 # tables of the revisions after this one
-LATER = {t.name for t in (*FEDERATION_TABLES, *DISCLOSURE_TABLES)} | {"decision_evidence"}
+LATER = {t.name for t in (*FEDERATION_TABLES, *DISCLOSURE_TABLES, *WITNESS_TABLES)} | {"decision_evidence"}
 
 
 @pytest.fixture

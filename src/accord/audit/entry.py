@@ -53,6 +53,7 @@ class EntryKind(StrEnum):
     PEER = "peer"  # a peer pinned, re-keyed (rotation announced) or unpinned
     MESSAGE = "message"  # a federation message or bundle refused, or one that changes no record
     DISCLOSURE = "disclosure"  # a disclosure request asked, approved, rejected, withdrawn or refused
+    WITNESS = "witness"  # a checkpoint sent, witnessed, co-signed or refused, an alarm raised or resolved
 
 
 _KINDS: Final = frozenset(EntryKind)

@@ -2,7 +2,9 @@
 
 Exit status, which scripts can rely on: 0 success (and "allowed" for ``decide``), 1 a
 denied release, 2 bad input: an ``accord.errors.Error`` (printed as one ``error:``
-line, with a hint when there is one) or a usage error (unknown option, missing value).
+line, with a hint when there is one) or a usage error (unknown option, missing value),
+3 an open witness alarm (``accord audit witness``: a peer's log was not an extension
+of what it showed before).
 Any other exception is a bug and keeps its traceback.
 """
 
@@ -35,7 +37,7 @@ app = typer.Typer(
     name="accord",
     help=(
         "Accord: agreement-governed information sharing between allied parties. "
-        "Exit status: 0 success or allowed, 1 denied, 2 bad input."
+        "Exit status: 0 success or allowed, 1 denied, 2 bad input, 3 witness alarm open."
     ),
     no_args_is_help=True,
     add_completion=False,

@@ -4,7 +4,8 @@
 ``trust`` the signed peer descriptor, verification against pinned keys (key history
 included) and the inbound checks; ``delivery`` the precedence order, retry schedule,
 batching and the :class:`~accord.federation.delivery.Transport` protocol; ``bundle``
-the signed bundle file for air-gapped transfer. Bytes in, values out: nothing here
+the signed bundle file for air-gapped transfer; ``witness`` the checkpoint message,
+the witness's verdict on a peer's tree head and the cosignature. Bytes in, values out: nothing here
 touches a database or reads the clock; ``accord.services.outbox`` does, around this.
 The wire format is specified in ``docs/federation.md``.
 """

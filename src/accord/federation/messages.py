@@ -73,6 +73,7 @@ class MessageType(StrEnum):
     INVESTIGATION_RESULT = "investigation-result"
     CHECKPOINT = "checkpoint"  # a signed audit tree head
     KEY_ROTATION = "key-rotation"  # the sender's new keys, signed with its old ones
+    COSIGNATURE = "cosignature"  # a witness's signature over the recipient's audit tree head
 
 
 LONG_LIVED: Final = frozenset({MessageType.CHECKPOINT, MessageType.KEY_ROTATION})

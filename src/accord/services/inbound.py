@@ -6,7 +6,8 @@ sent), freshness, agreement fingerprint, replay. A message refused there stores
 nothing but one audit entry with the reason, and the caller gets one opaque
 ``RejectedError``. An accepted message is handled by type (a release goes to
 ``Releases.receive``, which re-runs the decision with this node's agreements; a
-key rotation re-pins the sender; a receipt settles what this node sent) and answered
+key rotation re-pins the sender; a receipt settles what this node sent; checkpoints
+and cosignatures go to ``services.witness``) and answered
 with a signed receipt, kept with the message id so that the same message again gets
 the same receipt and changes nothing. :meth:`Inbound.import_bundle` does this for
 every envelope of a bundle, queuing the receipts in the outbox for the way back.
@@ -38,6 +39,8 @@ from accord.services.outbox import apply_receipt, pinned_descriptors, queue
 from accord.services.peers import identity_of
 from accord.services.relay import RelayError, relay
 from accord.services.releases import Releases
+from accord.services.witness import WITNESS_TYPES
+from accord.services.witness import handle as witness
 from accord.storage.federation import OutboxState, PinnedPeer, ReceiptOutcome, SeenMessage, stamp
 from accord.storage.sql import SqlFederationStore
 
@@ -45,7 +48,9 @@ __all__ = ["MAX_ENVELOPE_BYTES", "Accepted", "BundleImport", "Freshness", "Inbou
 
 _MAX_REASON = 200
 _OBLIGATIONS = frozenset(MessageType(t.value) for t in ObligationType)
-_HANDLED = frozenset({MessageType.RELEASE, MessageType.RECEIPT, MessageType.KEY_ROTATION, *_OBLIGATIONS})
+_HANDLED = frozenset(
+    {MessageType.RELEASE, MessageType.RECEIPT, MessageType.KEY_ROTATION, *_OBLIGATIONS, *WITNESS_TYPES}
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,6 +177,12 @@ class Inbound(NodeService):
             )
         if envelope.type is MessageType.KEY_ROTATION:
             return self._rotation(session, envelope, sender, data, node=node, at=at, queue_receipt=queue_receipt)
+        if envelope.type in WITNESS_TYPES:  # checkpoint witnessing: services.witness decides the outcome
+            outcome = witness(session, envelope, sender, data, node=node, at=at)
+            receipt = self._answer(session, envelope, data, outcome, node=node, at=at, queue_receipt=queue_receipt)
+            return Accepted(
+                id=envelope.id, type=envelope.type, sender=envelope.sender, outcome=outcome, new=True, receipt=receipt
+            )
         return None  # a release or an obligation: handled by the caller
 
     def _release(  # noqa: PLR0913 - the message and what handling it needs

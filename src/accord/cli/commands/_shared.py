@@ -19,6 +19,7 @@ from accord.config import Settings
 from accord.services.world import SOURCE_RULE, LoadedWorld, open_world
 
 __all__ = [
+    "EXIT_ALARM",
     "EXIT_BAD_INPUT",
     "EXIT_DENIED",
     "EXIT_OK",
@@ -35,6 +36,7 @@ __all__ = [
 EXIT_OK: Final = 0
 EXIT_DENIED: Final = 1
 EXIT_BAD_INPUT: Final = 2
+EXIT_ALARM: Final = 3  # `accord audit witness`: a peer's audit log was found rewritten (an open alarm)
 
 WorldOption = Annotated[
     Path | None,

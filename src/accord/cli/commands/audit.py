@@ -1,8 +1,10 @@
-"""``accord audit``: checkpoint, verify and prove the node's audit log, and check proofs offline.
+"""``accord audit``: checkpoint, verify and prove the node's audit log, check proofs offline, witness.
 
 ``verify`` exits 0 when every entry and checkpoint verifies and 2 naming the first bad
 entry otherwise; ``prove SEQ`` prints a proof bundle (JSON) that ``verify-proof``
-checks with nothing but the node's public ``node.json``.
+checks with nothing but the node's public ``node.json``. ``witness`` shows checkpoint
+witnessing per peer and exits 3 while an alarm is open; ``witness --send`` queues a
+signed checkpoint to the peers, ``witness --resolve ID --note TEXT`` closes an alarm.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from accord.cli.commands._shared import JsonOption, print_json, settings, stdout
+from accord.cli.commands._shared import EXIT_ALARM, JsonOption, new_table, print_json, settings, stdout
+from accord.cli.commands.peers import unlocked
+from accord.errors import ValidationError
 from accord.services.audit import AuditLog, verify_proof_file
+from accord.services.witness import Witness, WitnessReport, alarm_dict
 
 __all__ = ["app"]
 
@@ -71,3 +76,76 @@ def verify_proof(
         f"{checkpoint.origin}'s log of {checkpoint.size} entries signed {checkpoint.at}"
     )
     stdout().print(Text(message), soft_wrap=True)
+
+
+def _witness() -> Witness:
+    current = settings()
+    return Witness.open(database_url=current.resolved_database_url, home=current.home)
+
+
+def _say(line: str) -> None:
+    stdout().print(Text(line), soft_wrap=True)
+
+
+@app.command("witness")
+def witness(
+    send: Annotated[
+        bool, typer.Option("--send", help="Queue a signed checkpoint of this log to the peers (needs the passphrase).")
+    ] = False,
+    to: Annotated[
+        str, typer.Option("--to", metavar="PARTY|all", help="With --send: one pinned peer, or all of them.")
+    ] = "all",
+    resolve: Annotated[
+        int | None, typer.Option("--resolve", metavar="ALARM_ID", help="Close an open alarm (with --note).")
+    ] = None,
+    note: Annotated[str, typer.Option("--note", metavar="TEXT", help="With --resolve: what was done about it.")] = "",
+    json_output: JsonOption = False,
+) -> None:
+    """Checkpoint witnessing per peer; exit 3 while an alarm is open (a peer's log was rewritten)."""
+    if send and resolve is not None:
+        msg = "--send and --resolve are separate actions: run them one at a time"
+        raise ValidationError(msg)
+    if send:
+        node = unlocked()
+        with _witness() as service:
+            sent = service.send(node, to=to)
+        if json_output:
+            print_json(sent.to_dict())
+            return
+        made = "signed" if sent.new else "reused"
+        _say(
+            f"Checkpoint of {sent.checkpoint.size} entries ({made}, root {sent.checkpoint.root[:16]}) "
+            f"queued for {', '.join(sent.peers)}: it travels with the next export or delivery"
+        )
+        return
+    if resolve is not None:
+        with _witness() as service:
+            alarm = service.resolve(resolve, note=note)
+        if json_output:
+            print_json(alarm_dict(alarm))
+            return
+        _say(f"Alarm {alarm.id} on {alarm.peer} resolved: {alarm.resolution}")
+        return
+    with _witness() as service:
+        report = service.status()
+    if json_output:
+        print_json(report.to_dict())
+    else:
+        _show(report)
+    if report.open_alarms:
+        raise typer.Exit(EXIT_ALARM)
+
+
+def _show(report: WitnessReport) -> None:
+    table = new_table("Witnessing", ("peer", "its log seen here", "our log co-signed", "alarms"))
+    for peer in report.peers:
+        seen = "-" if peer.seen is None else f"{peer.seen.size} entries, {peer.seen.checkpoint_at}"
+        cosigned = "-" if peer.cosigned is None else f"{peer.cosigned.size} entries, {peer.cosigned.cosigned_at}"
+        alarms = f"ALARM ({len(peer.open_alarms)} open)" if peer.open_alarms else "none"
+        table.add_row(peer.peer, seen, cosigned, alarms)
+    stdout().print(table)
+    for alarm in report.open_alarms:
+        _say(
+            f"ALARM {alarm.id}: {alarm.peer}'s log {alarm.kind.value} ({alarm.reason}), raised {alarm.raised_at}; "
+            f"close with `accord audit witness --resolve {alarm.id} --note TEXT`"
+        )

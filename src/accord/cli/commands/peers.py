@@ -5,9 +5,10 @@ history) to stdout or ``--out``, and its fingerprint to stderr for the operators
 compare out of band. ``peers add FILE`` pins another node's descriptor (``--fingerprint``
 makes the comparison part of the command); nothing is accepted from an unpinned party.
 ``status`` shows delivery per peer: pending by precedence, delivered, refused, the next
-attempt and the last error. ``rotate-keys`` rotates this node's keys and queues the
-announcement, signed with the old keys, to every peer. Commands that sign need
-``$ACCORD_KEY_PASSPHRASE``.
+attempt and the last error, and witnessing: the peer's last head co-signed here and
+any open alarm on its audit log (``accord audit witness`` has the detail).
+``rotate-keys`` rotates this node's keys and queues the announcement, signed with the
+old keys, to every peer. Commands that sign need ``$ACCORD_KEY_PASSPHRASE``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from accord.cli.commands._shared import JsonOption, new_table, print_json, setti
 from accord.errors import ValidationError
 from accord.services.node import UnlockedNode, unlock, write_atomically
 from accord.services.peers import Peers, PeerView, export_descriptor, read_descriptor_path, status_dict
+from accord.services.witness import Witness
 
 __all__ = ["add", "app", "export_descriptor_command", "list_peers", "remove", "rotate", "show", "status", "unlocked"]
 
@@ -143,16 +145,26 @@ def remove(party: Annotated[str, typer.Argument(metavar="PARTY")]) -> None:
 
 @app.command("status")
 def status(json_output: JsonOption = False) -> None:
-    """Delivery state per peer."""
+    """Delivery and witnessing state per peer (an open witness alarm shows as ALARM)."""
+    current = settings()
     with _service() as service:
         statuses = service.status()
+    with Witness.open(database_url=current.resolved_database_url, home=current.home) as witness:
+        witnessing = {p.peer: p for p in witness.status().peers}
     rows = [status_dict(s) for s in statuses]
+    for row in rows:
+        peer = witnessing.get(row["peer"])
+        row["witness"] = {
+            "seen_size": None if peer is None or peer.seen is None else peer.seen.size,
+            "cosigned_size": None if peer is None or peer.cosigned is None else peer.cosigned.size,
+            "open_alarms": 0 if peer is None else len(peer.open_alarms),
+        }
     if json_output:
         print_json({"peers": rows})
         return
     table = new_table(
         "Delivery",
-        ("peer", "pending", "F/I/P/R", "delivered", "refused", "next attempt", "last error"),
+        ("peer", "pending", "F/I/P/R", "delivered", "refused", "next attempt", "last error", "witness"),
         wrap=("last error",),
     )
     for row in rows:
@@ -165,8 +177,15 @@ def status(json_output: JsonOption = False) -> None:
             str(row["refused"]),
             row["next_attempt_at"] or "-",
             row["last_error"] or "",
+            _witness_cell(row["witness"]),
         )
     stdout().print(table)
+
+
+def _witness_cell(witness: dict[str, int | None]) -> str:
+    if witness["open_alarms"]:
+        return f"ALARM ({witness['open_alarms']} open)"
+    return "-" if witness["seen_size"] is None else f"ok, {witness['seen_size']} entries"
 
 
 @app.command("rotate-keys")

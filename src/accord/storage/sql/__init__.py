@@ -1,10 +1,10 @@
 """The SQL implementation of the storage ports: SQLite by default, PostgreSQL by URL.
 
 ``engine`` builds a configured engine from a URL, ``tables``, ``node_tables``,
-``federation_tables`` and ``disclosure_tables`` declare the schema, ``stores`` (the
-world), ``record_stores`` (records, releases), ``audit_stores``, ``obligation_stores``,
-``people_stores``, ``federation_stores`` and ``disclosure_stores`` map rows to values,
-and ``migrate`` runs
+``federation_tables``, ``disclosure_tables`` and ``witness_tables`` declare the schema,
+``stores`` (the world), ``record_stores`` (records, releases), ``audit_stores``,
+``obligation_stores``, ``people_stores``, ``federation_stores``, ``disclosure_stores``
+and ``witness_stores`` map rows to values, and ``migrate`` runs
 the Alembic migrations under ``accord/storage/migrations``. Nothing here commits: the
 caller's session does.
 """
@@ -22,6 +22,7 @@ from accord.storage.sql.obligation_stores import SqlObligationStore
 from accord.storage.sql.people_stores import SqlPeopleStore
 from accord.storage.sql.record_stores import SqlRecordStore, SqlReleaseStore
 from accord.storage.sql.stores import SqlWorldStore
+from accord.storage.sql.witness_stores import SqlWitnessStore
 
 __all__ = [
     "SqlAuditStore",
@@ -30,6 +31,7 @@ __all__ = [
     "SqlPeopleStore",
     "SqlRecordStore",
     "SqlReleaseStore",
+    "SqlWitnessStore",
     "SqlWorldStore",
     "make_engine",
     "redact",

@@ -39,6 +39,7 @@ from accord.domain.person import Role
 from accord.domain.record import Precedence
 from accord.storage.sql.federation_tables import FEDERATION_TABLES
 from accord.storage.sql.tables import FINGERPRINT, PARTY_CODE, _one_of, metadata
+from accord.storage.sql.witness_tables import WITNESS_TABLES
 from accord.storage.values import RecallState, ReleaseState, ReportState
 
 __all__ = [
@@ -483,5 +484,6 @@ NODE_TABLES: Final[tuple[Table, ...]] = (
     investigation_results,
     *PEOPLE_TABLES,
     *FEDERATION_TABLES,
+    *WITNESS_TABLES,
 )
-"""Every table of this module and of ``federation_tables``, parents before children."""
+"""Every table of this module, ``federation_tables`` and ``witness_tables``, parents before children."""
