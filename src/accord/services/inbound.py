@@ -9,7 +9,8 @@ nothing but one audit entry with the reason, and the caller gets one opaque
 key rotation re-pins the sender; a receipt settles what this node sent) and answered
 with a signed receipt, kept with the message id so that the same message again gets
 the same receipt and changes nothing. :meth:`Inbound.import_bundle` does this for
-every envelope of a bundle, queuing the receipts in the outbox for the way back.
+every envelope of a bundle (through :meth:`accept_many`, which stores the plain
+releases of a batch in one transaction), queuing the receipts for the way back.
 """
 
 from __future__ import annotations
@@ -470,22 +471,17 @@ class Inbound(NodeService):
         except RejectedError as e:
             self._refused(f"bundle: {e.reason}", data, at=at, me=me)
             raise
-        accepted, rejected = [], 0
-        for envelope in bundle.envelopes:
-            try:
-                accepted.append(
-                    self.accept(
-                        envelope,
-                        world=world,
-                        node=node,
-                        at=at,
-                        freshness=freshness,
-                        max_bytes=max_envelope_bytes,
-                        queue_receipt=True,
-                    )
-                )
-            except RejectedError:
-                rejected += 1
+        results = self.accept_many(
+            bundle.envelopes,
+            world=world,
+            node=node,
+            at=at,
+            freshness=freshness,
+            max_bytes=max_envelope_bytes,
+            queue_receipt=True,
+        )
+        accepted = [a for a in results if a is not None]
+        rejected = len(results) - len(accepted)
         return BundleImport(bundle_id=bundle.id, sender=bundle.sender, accepted=accepted, rejected=rejected)
 
     def _refused(self, reason: str, data: bytes, *, at: dt.datetime, me: str) -> None:
