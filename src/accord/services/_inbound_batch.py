@@ -27,7 +27,6 @@ from accord.federation.messages import Envelope, MessageType, RejectedError, new
 from accord.federation.trust import Freshness, PeerDescriptor, check_inbound
 from accord.services import audit
 from accord.services._release_message import ReleaseMessage
-from accord.services._release_steps import RefusedError
 from accord.services.node import UnlockedNode
 from accord.services.outbox import queue
 from accord.services.peers import identity_of
@@ -149,7 +148,7 @@ def decide_batch(
             release, content = Releases.check_received(
                 item.message, world=world, node=node, sender=identity_of(item.sender), originator=originator, at=at
             )
-        except RefusedError as e:
+        except Error as e:  # a RefusedError, or any other check failing: refused, with its reason
             item.outcome = ReceiptOutcome.REFUSED
             item.entry = refusal_entry(EntryKind.RECEIPT, "release.receive", e, party=me, at=at, subject=item.message)
         else:
