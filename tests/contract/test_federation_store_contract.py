@@ -181,6 +181,33 @@ def test_seen_messages_refuse_a_second_time(unit):
         assert store.seen("m2") is None
 
 
+def test_batch_forms_write_all_or_nothing(unit):
+    def seen(message_id: str) -> SeenMessage:
+        return SeenMessage(
+            id=message_id, sender="KOR", type="release", digest="c" * 64, received_at=T0, outcome="accepted"
+        )
+
+    with unit() as store:
+        store.enqueue_many([item("a"), item("b", rank=0)])
+        with pytest.raises(ValidationError, match="a"):
+            store.enqueue_many([item("c"), item("a")])  # one known id refuses the batch
+        assert [i.id for i in store.pending("JPN")] == ["b", "a"]
+        assert set(store.items(["a", "c", "x"])) == {"a"}
+        store.settle_many(["a", "b"], OutboxState.DELIVERED, at=T1)
+        assert store.pending("JPN") == []
+        with pytest.raises(UnknownReferenceError):
+            store.settle_many(["a", "nope"], OutboxState.DELIVERED, at=T1)
+        assert store.add_receipts([receipt("a"), receipt("b"), receipt("a")]) == [True, True, False]
+        assert store.add_receipts([receipt("b")]) == [False]
+        assert store.receipt_for("b") is not None
+        store.add_seen_many([seen("m1"), seen("m2")])
+        with pytest.raises(ValidationError):
+            store.add_seen_many([seen("m3"), seen("m1")])
+        with pytest.raises(ValidationError):
+            store.add_seen_many([seen("m4"), seen("m4")])
+        assert store.seen_ids(["m1", "m2", "m3", "m4"]) == {"m1", "m2"}
+
+
 def test_values_check_their_shape():
     with pytest.raises(ValidationError):
         item("x", rank=4)

@@ -10,14 +10,15 @@ key rotation re-pins the sender; a receipt settles what this node sent; checkpoi
 and cosignatures go to ``services.witness``) and answered
 with a signed receipt, kept with the message id so that the same message again gets
 the same receipt and changes nothing. :meth:`Inbound.import_bundle` does this for
-every envelope of a bundle, queuing the receipts in the outbox for the way back.
+every envelope of a bundle (through :meth:`accept_many`, which stores the plain
+releases of a batch in one transaction), queuing the receipts for the way back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ from accord.federation.messages import MAX_ENVELOPE_BYTES, Envelope, MessageType
 from accord.federation.trust import Freshness, PeerDescriptor, check_inbound, rotated
 from accord.services import audit
 from accord.services._database import NodeService
+from accord.services._inbound_batch import check_batch, decide_batch, store_batch
 from accord.services._release_message import ReleaseMessage
 from accord.services._signed_objects import ObligationType, SignedObject, append_entry, check_import, keep
 from accord.services.node import UnlockedNode, utc_now
@@ -137,6 +139,76 @@ class Inbound(NodeService):
         if done is not None:
             return done
         return self._release(envelope, sender, data, world=world, node=node, at=at, queue_receipt=queue_receipt)
+
+    def accept_many(  # noqa: PLR0913 - the messages, this node's keys and world, and its limits
+        self,
+        datas: Sequence[bytes],
+        *,
+        world: World,
+        node: UnlockedNode,
+        at: dt.datetime | None = None,
+        freshness: Freshness | None = None,
+        max_bytes: int = MAX_ENVELOPE_BYTES,
+        queue_receipt: bool = False,
+    ) -> list[Accepted | None]:
+        """:meth:`accept` for a batch: each message checked on its own, the plain releases stored together.
+
+        New releases addressed here are checked, opened and re-decided one by one, then
+        stored with their seen-message rows, receipts and audit entries (refusals too)
+        in one transaction; every other message goes through :meth:`accept`. The result
+        is in the order given: ``None`` for a message refused before handling (audited,
+        nothing else stored).
+        """
+        at = at or utc_now()
+        me = node.identity.party
+        results: list[Accepted | None] = [None] * len(datas)
+        with self._db.transaction("check the messages") as session:
+            peers = pinned_descriptors(session)
+            batch = check_batch(
+                session,
+                datas,
+                me=me,
+                peers=peers,
+                fingerprint=_fingerprints(world),
+                at=at,
+                freshness=freshness or Freshness(),
+                max_bytes=max_bytes,
+            )
+        decide_batch(batch.checked, world=world, node=node, peers=peers, at=at)
+        single = batch.single
+        try:
+            with self._db.transaction("store the received releases") as session:
+                store_batch(session, batch, at=at, queue_receipt=queue_receipt)
+        except Error:
+            # Another worker stored one of them first: the one-message path decides each.
+            with self._db.transaction("audit the refused messages") as session:
+                audit.append_many(session, batch.refusals)
+            single = sorted([*single, *(c.index for c in batch.checked)])
+        else:
+            for c in batch.checked:
+                results[c.index] = Accepted(
+                    id=c.envelope.id,
+                    type=c.envelope.type,
+                    sender=c.envelope.sender,
+                    outcome=c.outcome,
+                    new=True,
+                    receipt=c.receipt,
+                    release_id=c.release.id if c.release is not None else None,
+                )
+        for index in single:
+            try:
+                results[index] = self.accept(
+                    datas[index],
+                    world=world,
+                    node=node,
+                    at=at,
+                    freshness=freshness,
+                    max_bytes=max_bytes,
+                    queue_receipt=queue_receipt,
+                )
+            except RejectedError:
+                results[index] = None
+        return results
 
     def _handle(  # noqa: PLR0913 - the checked message and what handling it needs
         self,
@@ -410,22 +482,17 @@ class Inbound(NodeService):
         except RejectedError as e:
             self._refused(f"bundle: {e.reason}", data, at=at, me=me)
             raise
-        accepted, rejected = [], 0
-        for envelope in bundle.envelopes:
-            try:
-                accepted.append(
-                    self.accept(
-                        envelope,
-                        world=world,
-                        node=node,
-                        at=at,
-                        freshness=freshness,
-                        max_bytes=max_envelope_bytes,
-                        queue_receipt=True,
-                    )
-                )
-            except RejectedError:
-                rejected += 1
+        results = self.accept_many(
+            bundle.envelopes,
+            world=world,
+            node=node,
+            at=at,
+            freshness=freshness,
+            max_bytes=max_envelope_bytes,
+            queue_receipt=True,
+        )
+        accepted = [a for a in results if a is not None]
+        rejected = len(results) - len(accepted)
         return BundleImport(bundle_id=bundle.id, sender=bundle.sender, accepted=accepted, rejected=rejected)
 
     def _refused(self, reason: str, data: bytes, *, at: dt.datetime, me: str) -> None:
