@@ -22,6 +22,7 @@ from accord.api.routes import ROUTERS
 from accord.config import Settings
 from accord.services._database import Database
 from accord.services.audit import AuditLog
+from accord.services.disclosures import Disclosures
 from accord.services.inbox import Inbox
 from accord.services.node import unlock
 from accord.services.obligations import Obligations
@@ -60,6 +61,7 @@ def open_node(settings: Settings) -> Node:
         records=Records(database=database, home=home),
         releases=Releases(database=database, home=home),
         inbox=Inbox(database=database, home=home),
+        disclosures=Disclosures(database=database, home=home),
         obligations=Obligations(database=database, home=home),
         audit=AuditLog(database=database, home=home),
         worlds=WorldCache(registry=Registry(database_url=url), env_path=settings.world),
