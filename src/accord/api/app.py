@@ -1,7 +1,8 @@
 """The node's HTTP API: :func:`create_app` builds the FastAPI application from settings.
 
 The node's key passphrase is read once, here, from the settings and the node unlocked
-once; the services share one database engine. Routes live in ``api.routes`` (one
+once; the services and the registry share one database engine (one pool, one schema
+check per process). Routes live in ``api.routes`` (one
 module per noun, listed in ``routes.ROUTERS``) under ``/api/v1``; errors become
 problem documents in ``api.problems`` only. The OpenAPI document is served at
 ``/openapi.json``; no interactive docs page is served (it would be an anonymous
@@ -64,7 +65,7 @@ def open_node(settings: Settings) -> Node:
         disclosures=Disclosures(database=database, home=home),
         obligations=Obligations(database=database, home=home),
         audit=AuditLog(database=database, home=home),
-        worlds=WorldCache(registry=Registry(database_url=url), env_path=settings.world),
+        worlds=WorldCache(registry=Registry.sharing(database), env_path=settings.world),
         unlocked=unlocked,
     )
 

@@ -77,8 +77,8 @@ class Node:
         self.worlds.close()
 
 
-def node(request: Request) -> Node:
-    """The app's :class:`Node`."""
+async def node(request: Request) -> Node:
+    """The app's :class:`Node` (async: no I/O, so no hop through the thread pool)."""
     held: Node = request.app.state.node
     return held
 
