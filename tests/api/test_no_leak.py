@@ -25,6 +25,10 @@ def node(tmp_path_factory):
     root = tmp_path_factory.mktemp("noleak")
     api = build(root)
     api.received = receive_from_jpn(api, root, title="JPN secret warning")  # type: ignore[attr-defined]
+    body = {"kind": "release", "record_id": api.secret_record, "party": "JPN"}
+    asked = api.post(f"{V1}/disclosures", "analyst", json=body)
+    assert asked.status_code == 201, asked.text
+    api.request = asked.json()["id"]  # type: ignore[attr-defined]
     return api
 
 
@@ -39,6 +43,8 @@ def everything_seen(node, who):
         ("/consents", {}),
         ("/recalls", {}),
         ("/reports", {}),
+        ("/disclosures", {}),
+        ("/disclosures", {"kind": "release", "state": "pending"}),
     ]:
         response = node.get(V1 + path, who, params=params)
         assert response.status_code == 200, (path, response.text)
@@ -49,7 +55,7 @@ def everything_seen(node, who):
 @pytest.mark.parametrize("who", BLIND)
 def test_lists_show_nothing_of_the_secret_record_or_release(node, who):
     seen = everything_seen(node, who)
-    for secret in (node.secret_record, SECRET_TITLE, SECRET_TEXT, node.received, "JPN secret warning"):
+    for secret in (node.secret_record, SECRET_TITLE, SECRET_TEXT, node.received, "JPN secret warning", node.request):
         assert secret not in seen, f"{who} sees {secret!r}"
 
 
@@ -58,6 +64,7 @@ def test_the_cleared_analyst_sees_them(node):
     assert node.secret_record in seen
     assert SECRET_TITLE in seen
     assert node.received in seen
+    assert node.request in seen
 
 
 def test_portions_above_the_clearance_are_not_shown(node):
@@ -72,13 +79,31 @@ def test_portions_above_the_clearance_are_not_shown(node):
 
 @pytest.mark.parametrize("who", BLIND)
 def test_a_hidden_record_answers_exactly_like_a_missing_one(node, who):
-    missing_id = "KOR-00000000-0000-0000-0000-000000000000"
-    for path, hidden in [("/records/{}", node.secret_record), ("/inbox/{}", node.received)]:
+    missing_record = "KOR-00000000-0000-0000-0000-000000000000"
+    for path, hidden, missing_id in [
+        ("/records/{}", node.secret_record, missing_record),
+        ("/inbox/{}", node.received, missing_record),
+        ("/disclosures/{}", node.request, "dr-0000000000000000"),
+    ]:
         refused = node.get(V1 + path.format(hidden), who)
         absent = node.get(V1 + path.format(missing_id), who)
         assert refused.status_code == absent.status_code == 404
         assert refused.headers["content-type"] == absent.headers["content-type"]
         assert refused.text.replace(hidden, "ID") == absent.text.replace(missing_id, "ID")
+
+
+@pytest.mark.parametrize("who", BLIND)
+def test_asking_or_deciding_about_a_hidden_record_answers_like_a_missing_one(node, who):
+    missing_id = "KOR-00000000-0000-0000-0000-000000000000"
+    body = {"kind": "release", "party": "JPN"}
+    refused = node.post(f"{V1}/disclosures", who, json=body | {"record_id": node.secret_record})
+    absent = node.post(f"{V1}/disclosures", who, json=body | {"record_id": missing_id})
+    assert refused.status_code == absent.status_code == 404
+    assert refused.text.replace(node.secret_record, "ID") == absent.text.replace(missing_id, "ID")
+    refused = node.post(f"{V1}/disclosures/{node.request}/withdraw", who, json={})
+    absent = node.post(f"{V1}/disclosures/dr-0000000000000000/withdraw", who, json={})
+    assert refused.status_code == absent.status_code == 404
+    assert refused.text.replace(node.request, "ID") == absent.text.replace("dr-0000000000000000", "ID")
 
 
 @pytest.mark.parametrize("who", BLIND)

@@ -366,3 +366,17 @@ def test_holding_the_people_lock_queues_the_next_holder(pg_engine_people: Engine
 def pg_engine_people(postgres_url: str) -> Iterator[Engine]:
     with migrated(postgres_url) as engine:
         yield engine
+
+
+def test_a_token_is_read_with_its_holder_in_one_call(people: People):
+    with people.unit() as store:
+        store.add(account("kim"))
+        store.add(account("lee"))
+        store.add_token(token())
+        store.add_token(token("cccccccccccccccc", person_id="lee"))
+    with people.unit() as store:
+        found, holder = store.token_holder("aaaaaaaaaaaaaaaa")
+        assert found == store.token("aaaaaaaaaaaaaaaa")
+        assert holder == store.get("kim")
+        assert store.token_holder("cccccccccccccccc") == (store.token("cccccccccccccccc"), store.get("lee"))
+        assert store.token_holder("zzzzzzzzzzzzzzzz") is None

@@ -35,7 +35,13 @@ AT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 ON = dt.date(2017, 1, 1)  # the KOR-JPN GSOMIA is in force
 ROUNDS = 10
 ANALYST = Principal(
-    person=Person(id="lee", party="KOR", clearance="KOR/MIL-II", roles=frozenset({Role.ANALYST})),
+    person=Person(
+        id="lee",
+        party="KOR",
+        clearance="KOR/MIL-II",
+        need_to_know=frozenset({"dprk-missile"}),
+        roles=frozenset({Role.ANALYST}),
+    ),
     via=Credential.TOKEN,
 )
 

@@ -1,7 +1,8 @@
 """The node's HTTP API: :func:`create_app` builds the FastAPI application from settings.
 
 The node's key passphrase is read once, here, from the settings and the node unlocked
-once; the services share one database engine. Routes live in ``api.routes`` (one
+once; the services and the registry share one database engine (one pool, one schema
+check per process). Routes live in ``api.routes`` (one
 module per noun, listed in ``routes.ROUTERS``) under ``/api/v1``; errors become
 problem documents in ``api.problems`` only. The OpenAPI document is served at
 ``/openapi.json``; no interactive docs page is served (it would be an anonymous
@@ -22,6 +23,7 @@ from accord.api.routes import ROUTERS
 from accord.config import Settings
 from accord.services._database import Database
 from accord.services.audit import AuditLog
+from accord.services.disclosures import Disclosures
 from accord.services.inbox import Inbox
 from accord.services.node import unlock
 from accord.services.obligations import Obligations
@@ -60,9 +62,10 @@ def open_node(settings: Settings) -> Node:
         records=Records(database=database, home=home),
         releases=Releases(database=database, home=home),
         inbox=Inbox(database=database, home=home),
+        disclosures=Disclosures(database=database, home=home),
         obligations=Obligations(database=database, home=home),
         audit=AuditLog(database=database, home=home),
-        worlds=WorldCache(registry=Registry(database_url=url), env_path=settings.world),
+        worlds=WorldCache(registry=Registry.sharing(database), env_path=settings.world),
         unlocked=unlocked,
     )
 

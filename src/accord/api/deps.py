@@ -25,6 +25,7 @@ from fastapi.routing import APIRoute
 from accord.errors import AuthenticationError
 from accord.services.audit import AuditLog
 from accord.services.decisions import parse_date
+from accord.services.disclosures import Disclosures
 from accord.services.inbox import Inbox
 from accord.services.node import UnlockedNode
 from accord.services.obligations import Obligations
@@ -51,6 +52,7 @@ class Node:
     records: Records
     releases: Releases
     inbox: Inbox
+    disclosures: Disclosures
     obligations: Obligations
     audit: AuditLog
     worlds: WorldCache
@@ -62,13 +64,21 @@ class Node:
 
     def close(self) -> None:
         """Close every service's connections."""
-        for service in (self.people, self.records, self.releases, self.inbox, self.obligations, self.audit):
+        for service in (
+            self.people,
+            self.records,
+            self.releases,
+            self.inbox,
+            self.disclosures,
+            self.obligations,
+            self.audit,
+        ):
             service.close()
         self.worlds.close()
 
 
-def node(request: Request) -> Node:
-    """The app's :class:`Node`."""
+async def node(request: Request) -> Node:
+    """The app's :class:`Node` (async: no I/O, so no hop through the thread pool)."""
     held: Node = request.app.state.node
     return held
 

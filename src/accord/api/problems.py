@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from accord.errors import (
     AgreementError,
     AuthenticationError,
+    ConflictError,
     Error,
     IntegrityError,
     PermissionDeniedError,
@@ -54,6 +55,7 @@ PROBLEMS: Final[tuple[tuple[type[Error], Problem], ...]] = (
     (AuthenticationError, Problem(status=401, slug="unauthenticated", title="Authentication required")),
     (PermissionDeniedError, Problem(status=403, slug="forbidden", title="Not allowed")),
     (UnknownReferenceError, Problem(status=404, slug="not-found", title="Not found")),
+    (ConflictError, Problem(status=409, slug="conflict", title="Changed meanwhile")),
     (ValidationError, Problem(status=422, slug="invalid", title="Invalid request")),
     (AgreementError, Problem(status=422, slug="agreement", title="Agreement inconsistent")),
     (

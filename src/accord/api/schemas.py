@@ -9,21 +9,25 @@ every list.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "ApproveIn",
     "ConsentIn",
     "DecisionIn",
+    "DisclosureIn",
     "Health",
     "Page",
     "PortionIn",
     "RecallIn",
     "RecordIn",
+    "RejectIn",
     "ReleaseIn",
     "ReportIn",
     "TokenIn",
+    "WithdrawIn",
 ]
 
 Code = Annotated[str, Field(min_length=1, max_length=32, description="A party code, e.g. KOR")]
@@ -124,3 +128,38 @@ class TokenIn(_In):
     name: Short
     scopes: Annotated[list[Annotated[str, Field(max_length=64)]] | None, Field(max_length=32)] = None
     lifetime_days: Annotated[int | None, Field(ge=1, le=366)] = None
+
+
+class DisclosureIn(_In):
+    """Ask for a release, consent, recall or compromise report (``docs/disclosures.md``).
+
+    ``party`` is the recipient (release), the third party (consent) or the record's
+    originator when not held here (report); ``details`` are the kind's own fields:
+    consent ``holder``, ``valid_from``, ``valid_until``, ``topic``; recall
+    ``disposition``, ``reason``; report ``kind``, ``details``, ``detected_on``.
+    """
+
+    kind: Literal["release", "consent", "recall", "compromise-report"]
+    record_id: Short | None = None
+    party: Code | None = None
+    on: dt.date | None = None
+    details: Annotated[dict[Annotated[str, Field(max_length=32)], Text], Field(max_length=8)] = {}
+
+
+class ApproveIn(_In):
+    """Approve a request; a release is sealed for the node ``next_hop`` describes (its node.json)."""
+
+    next_hop: dict[str, Any] | None = Field(default=None, description="A release: the route's first node.")
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class RejectIn(_In):
+    """Reject a request: the reason is required and shown to the requester."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class WithdrawIn(_In):
+    """Withdraw one's own pending request."""
+
+    reason: Annotated[str, Field(max_length=1000)] = ""

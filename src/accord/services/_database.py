@@ -36,6 +36,13 @@ class Database:
         self._where = redact(database_url)
         self._schema_ok = False
 
+    @classmethod
+    def sharing(cls, database: Database) -> Self:
+        """A ``cls`` on ``database``'s engine: one connection pool per process (the registry beside the services)."""
+        out = cls.__new__(cls)
+        out._engine, out._where, out._schema_ok = database._engine, database._where, database._schema_ok  # noqa: SLF001 - the same class
+        return out
+
     def __enter__(self) -> Self:
         """Use as ``with Database(database_url=…) as db:``."""
         return self

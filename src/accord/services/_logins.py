@@ -367,11 +367,10 @@ class Logins(NodeService):
             raise AuthenticationError(_DENIED, hint=_DENIED_HINT)
         token_id, digest = parsed
         with self._db.transaction("read the token") as session:
-            store = SqlPeopleStore(session)
-            found = store.token(token_id)
-            account = store.get(found.person_id) if found is not None else None
-        if found is None or account is None:
+            held = SqlPeopleStore(session).token_holder(token_id)
+        if held is None:
             raise AuthenticationError(_DENIED, hint=_DENIED_HINT)
+        found, account = held
         reason = ""
         if not passwords.digests_equal(found.digest, digest):
             reason = "wrong secret"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
@@ -48,12 +48,14 @@ from accord.services._disclosure_steps import (
 )
 from accord.services._logins import Logins
 from accord.services._principals import MAX_META, Principal, require_csrf
+from accord.services.inbox import Inbox
 from accord.services.node import UnlockedNode, read_identity, utc_now
 from accord.services.obligations import ConsentRequest, Obligations, ReportRequest
+from accord.services.records import visible_part
 from accord.services.releases import ReleaseOutcome, ReleaseRequest, Releases
-from accord.storage.sql import SqlRecordStore
+from accord.storage.sql import SqlRecordStore, SqlReleaseStore
 from accord.storage.sql.disclosure_stores import SqlDisclosureStore
-from accord.storage.values import MAX_PAGE
+from accord.storage.values import MAX_PAGE, ReleaseState
 
 __all__ = [
     "Approval",
@@ -82,9 +84,13 @@ class Disclosures(NodeService):
         party: str | None = None,
         on: dt.date | None = None,
         details: Mapping[str, str] | None = None,
+        node: UnlockedNode | None = None,
         at: dt.datetime | None = None,
     ) -> DisclosureView:
         """Store a pending request with its audit entry; for a release, with the decision as of now.
+
+        With ``node``, a record the principal may not see (:meth:`visible`) is refused
+        exactly as one that does not exist.
 
         ``party`` is the recipient (release), the third party (consent) or the
         record's originator when it is not held here (compromise report). ``details``
@@ -99,6 +105,9 @@ class Disclosures(NodeService):
             wanted = _kind(kind)
             Logins.authorize(principal, request_action(wanted))
             require_csrf(principal)
+            if record_id and self._hidden(principal, {record_id.strip()}, world=world, node=node, at=at):
+                msg = f"no record {record_id!r} on this node"
+                raise UnknownReferenceError(msg, hint="`accord records list` shows the records")
             own = read_identity(self._home).party
             with self._db.transaction("store the disclosure request") as session:
                 cleaned_party, cleaned = checked_subject(
@@ -132,20 +141,76 @@ class Disclosures(NodeService):
     # -- reading ----------------------------------------------------------------------
 
     def get(
-        self, principal: Principal, request_id: str, *, world: World, at: dt.datetime | None = None
+        self,
+        principal: Principal,
+        request_id: str,
+        *,
+        world: World,
+        node: UnlockedNode | None = None,
+        at: dt.datetime | None = None,
     ) -> DisclosureView:
-        """A request with its live decision; for its requester and whoever may ask for or decide its kind.
+        """A request with its live decision, for whoever may see it (:meth:`visible`).
 
         Raises:
-            UnknownReferenceError: no such request, or not one the principal may see.
+            UnknownReferenceError: no such request, or not one the principal may see
+                (the same answer, naming only the id asked for).
         """
         at = at or utc_now()
         with self._db.transaction("read the disclosure request") as session:
             found = SqlDisclosureStore(session).get(request_id)
-            if found is None or not _may_see(principal, found):
-                msg = f"no disclosure request {request_id!r} that {principal.person.id} may see"
-                raise UnknownReferenceError(msg, hint="`accord disclosures list` shows the requests")
+        if found is None or not self.visible(principal, [found], world=world, node=node, at=at):
+            msg = f"no disclosure request {request_id!r} that {principal.person.id} may see"
+            raise UnknownReferenceError(msg, hint="`accord disclosures list` shows the requests")
+        with self._db.transaction("decide the request now") as session:
             return self._view(session, found, world=world, at=at)
+
+    def visible(
+        self,
+        principal: Principal,
+        requests: Sequence[DisclosureRequest],
+        *,
+        world: World,
+        node: UnlockedNode | None = None,
+        at: dt.datetime | None = None,
+    ) -> list[DisclosureRequest]:
+        """Those of ``requests`` the principal may see, in order.
+
+        A request is seen by its requester and whoever may ask for or decide its kind,
+        and only when the principal may see its record (``Inbox.hidden``: a record
+        held here, own or received, that shows them no portion hides every request
+        about it). Without ``node`` a received copy cannot be opened to check, so a
+        request about a record received here is hidden (fail closed); one about a
+        record not held here at all (another node's, in a consent or report) is not.
+        """
+        at = at or utc_now()
+        ids = {r.record_id for r in requests if r.record_id}
+        hidden = self._hidden(principal, ids, world=world, node=node, at=at)
+        return [r for r in requests if _may_see(principal, r) and r.record_id not in hidden]
+
+    def _hidden(
+        self, principal: Principal, ids: set[str], *, world: World, node: UnlockedNode | None, at: dt.datetime
+    ) -> set[str]:
+        if node is not None:
+            return Inbox(database=self._db, home=self._home).hidden(
+                principal.person, ids, world=world, node=node, at=at
+            )
+        return self._hidden_without_keys(principal, ids, world=world, at=at)
+
+    def _hidden_without_keys(self, principal: Principal, ids: set[str], *, world: World, at: dt.datetime) -> set[str]:
+        party = read_identity(self._home).party
+        with self._db.transaction("read the records") as session:
+            own = SqlRecordStore(session).get_many(sorted(ids))
+        person, on = principal.person, at.date()
+        blind = {i for i, s in own.items() if visible_part(person, s.record, holder=party, world=world, on=on) is None}
+        others = ids - own.keys()
+        scanned, more = None, bool(others)
+        while more:  # a received copy cannot be opened without the keys: hide requests about it
+            with self._db.transaction("read the inbox") as session:
+                batch = SqlReleaseStore(session).list(state=ReleaseState.RECEIVED, after=scanned, limit=MAX_PAGE)
+            more = len(batch) == MAX_PAGE
+            blind |= {r.record_id for r in batch if r.record_id in others}
+            scanned = batch[-1].id if batch else None
+        return blind
 
     def list(  # noqa: PLR0913 - the filters and the page
         self,
@@ -156,12 +221,14 @@ class Disclosures(NodeService):
         kind: str | None = None,
         after: str | None = None,
         limit: int = 50,
+        node: UnlockedNode | None = None,
         at: dt.datetime | None = None,
     ) -> DisclosurePage:
-        """Up to ``limit`` requests the principal may see, in the order asked, after ``after``.
+        """Up to ``limit`` requests the principal may see (:meth:`visible`), in the order asked, after ``after``.
 
         A page may hold fewer than ``limit`` when some requests are not for the
-        principal's eyes; ``next_cursor`` is ``None`` only on the last page.
+        principal's eyes (the filter is here, so every caller gets it); ``next_cursor``
+        is ``None`` only on the last page.
 
         Raises:
             ValidationError: an unknown state or kind.
@@ -173,8 +240,10 @@ class Disclosures(NodeService):
         limit = max(1, min(limit, MAX_PAGE - 1))
         with self._db.transaction("list the disclosure requests") as session:
             found = SqlDisclosureStore(session).list(state=wanted_state, kind=wanted_kind, after=after, limit=limit + 1)
-            page = found[:limit]
-            items = tuple(self._view(session, r, world=world, at=at) for r in page if _may_see(principal, r))
+        page = found[:limit]
+        shown = self.visible(principal, page, world=world, node=node, at=at)
+        with self._db.transaction("decide the requests now") as session:
+            items = tuple(self._view(session, r, world=world, at=at) for r in shown)
         return DisclosurePage(items=items, next_cursor=page[-1].id if len(found) > limit else None)
 
     def _view(self, session: Session, request: DisclosureRequest, *, world: World, at: dt.datetime) -> DisclosureView:

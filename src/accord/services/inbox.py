@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -132,11 +132,13 @@ class Inbox(NodeService):
             with self._db.transaction("list the inbox") as session:
                 batch = SqlReleaseStore(session).list(state=ReleaseState.RECEIVED, after=scanned, limit=_SCAN)
             more = len(batch) == _SCAN
-            for release in batch:
-                item = self._shown(release, person, world, node, on)
-                if item is not None:
-                    shown.append(item)
-                scanned = release.id
+            while batch and len(shown) <= limit:
+                # Open only as many as could still fill the page (one past it says there is a
+                # next), and read their reclassifications in one transaction.
+                chunk, batch = batch[: limit + 1 - len(shown)], batch[limit + 1 - len(shown) :]
+                shown += [i for i in self._shown_many(chunk, person, world, node, on) if i is not None]
+                scanned = chunk[-1].id
+            more = more and not batch and len(shown) <= limit
         items = tuple(shown[:limit])
         return InboxPage(items=items, next_cursor=items[-1].release.id if len(shown) > len(items) else None)
 
@@ -239,16 +241,46 @@ class Inbox(NodeService):
         self, release: Release, person: Person, world: World, node: UnlockedNode, on: dt.date
     ) -> InboxItem | None:
         """The list item for ``person``, or ``None`` when they may not open the release."""
-        party = node.identity.party
-        try:
-            message = ReleaseMessage.from_bytes(release.envelope)
-            fingerprint = world.agreement(message.agreement[0]).fingerprint
-            payload = open_sealed(message.sealed.envelope, node.kem_private_keys(), agreement_fingerprint=fingerprint)
-            content: dict[str, Any] = dict(SignedContent.from_bytes(payload).content)
-            record = record_of(content)
-            label = label_of(release)
+        return self._shown_many([release], person, world, node, on)[0]
+
+    def _shown_many(
+        self, releases: Sequence[Release], person: Person, world: World, node: UnlockedNode, on: dt.date
+    ) -> list[InboxItem | None]:
+        """:meth:`_shown` of each release: opened first, then every reclassification read in one transaction."""
+        opened: list[tuple[Release, Record, dict[str, Any]] | None] = []
+        for release in releases:
+            try:
+                message = ReleaseMessage.from_bytes(release.envelope)
+                fingerprint = world.agreement(message.agreement[0]).fingerprint
+                keys = node.kem_private_keys()
+                payload = open_sealed(message.sealed.envelope, keys, agreement_fingerprint=fingerprint)
+                content: dict[str, Any] = dict(SignedContent.from_bytes(payload).content)
+                opened.append((release, record_of(content), content))
+            except (Error, KeyError, ValueError):
+                opened.append(None)  # a copy that does not open (keys rotated out, world changed) is shown to nobody
+        changes: list[dict[str, str]] = []
+        if any(opened):
             with self._db.transaction("read the reclassifications") as session:
-                changed = latest_levels(session, record.id, originator=record.originator)
+                changes = [
+                    latest_levels(session, o[1].id, originator=o[1].originator) if o is not None else {} for o in opened
+                ]
+        return [
+            self._item(o, changed, person, world, node.identity.party, on) if o is not None else None
+            for o, changed in zip(opened, changes or [{}] * len(opened), strict=True)
+        ]
+
+    @staticmethod
+    def _item(  # noqa: PLR0913 - the opened release, its reclassification, who, the world, the holder, the day
+        opened: tuple[Release, Record, dict[str, Any]],
+        changed: dict[str, str],
+        person: Person,
+        world: World,
+        party: str,
+        on: dt.date,
+    ) -> InboxItem | None:
+        release, record, content = opened
+        try:
+            label = label_of(release)
             if changed:
                 release_on = dt.date.fromisoformat(str(content["on"]))
                 label = remarked(record, changed, holder=party, on=release_on, world=world)
@@ -256,7 +288,7 @@ class Inbox(NodeService):
                 person, holder=party, level=str(label["recipient_level"]), topics=record.topics, on=on, world=world
             )
         except (Error, KeyError, ValueError):
-            return None  # a copy that does not open (keys rotated out, world changed) is shown to nobody
+            return None
         return InboxItem(release=release, record=record, label=label) if access else None
 
 

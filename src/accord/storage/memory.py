@@ -532,6 +532,13 @@ class InMemoryPeopleStore:
         """The token, or ``None``."""
         return self._tokens.get(token_id)
 
+    def token_holder(self, token_id: str) -> tuple[ApiToken, Account] | None:
+        """The token and its person's account, or ``None``."""
+        found = self._tokens.get(token_id)
+        if found is None or found.person_id not in self._accounts:
+            return None
+        return found, self._accounts[found.person_id]
+
     def tokens(self, *, person_id: str | None = None) -> Sequence[ApiToken]:
         """Tokens, oldest first."""
         found = [t for t in self._tokens.values() if person_id is None or t.person_id == person_id]

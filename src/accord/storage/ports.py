@@ -478,6 +478,10 @@ class PeopleStore(Protocol):
         """The token with this id, or ``None``."""
         ...
 
+    def token_holder(self, token_id: str) -> tuple[ApiToken, Account] | None:
+        """The token with this id and its person's account in one read, or ``None``."""
+        ...
+
     def tokens(self, *, person_id: str | None = None) -> Sequence[ApiToken]:
         """Tokens (of one person, if given), oldest first."""
         ...

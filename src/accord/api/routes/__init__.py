@@ -1,15 +1,26 @@
 """The API's routers, one module per noun; ``create_app`` mounts :data:`ROUTERS` under ``/api/v1``.
 
-Disclosure approvals (``routes/disclosures.py``, on ``services.disclosures``) are added
-to this list when that service lands; until then releases go by the direct path,
-restricted to disclosure officers (``routes/releases.py``).
+Releases go by the approval workflow (``routes/disclosures.py``: an analyst asks,
+another officer approves) or by the direct path, restricted to disclosure officers
+(``routes/releases.py``).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from accord.api.routes import audit, decisions, health, inbox, obligations, people, records, releases, world
+from accord.api.routes import (
+    audit,
+    decisions,
+    disclosures,
+    health,
+    inbox,
+    obligations,
+    people,
+    records,
+    releases,
+    world,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -19,7 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     decisions.router,
     records.router,
     releases.router,
-    # disclosures.router,  <- the approval workflow, after merging services/disclosures.py
+    disclosures.router,
     inbox.router,
     obligations.router,
     audit.router,

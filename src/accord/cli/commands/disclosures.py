@@ -35,7 +35,7 @@ from accord.config import Settings
 from accord.errors import ValidationError
 from accord.services.decisions import parse_date
 from accord.services.disclosures import DisclosureDeniedError, Disclosures, DisclosureView
-from accord.services.node import read_identity_file, unlock
+from accord.services.node import UnlockedNode, read_identity_file, unlock
 from accord.services.people import Action, People, Person, Principal
 from accord.services.releases import write_message_file
 
@@ -74,6 +74,14 @@ def _acting() -> Principal:
         raise ValidationError(msg, hint="issue one with `accord tokens issue --person ID` and export it")
     with _people() as people:
         return people.authenticate_token(token.get_secret_value())
+
+
+def _keys() -> UnlockedNode | None:
+    """The node's keys when ``$ACCORD_KEY_PASSPHRASE`` is set: requests about received records then show."""
+    current = settings()
+    if current.key_passphrase is None:
+        return None
+    return unlock(current.home, current.key_passphrase.get_secret_value(), unsafe_fast_kdf=current.unsafe_fast_kdf)
 
 
 def record_author() -> Person | None:
@@ -131,7 +139,7 @@ def _ask(
     principal = _acting()
     with _service() as service:
         view = service.request(
-            principal, kind, world=loaded.world, record_id=record_id, party=party, on=on, details=details
+            principal, kind, world=loaded.world, record_id=record_id, party=party, on=on, details=details, node=_keys()
         )
     _print(view, json_output)
     if not json_output:
@@ -222,7 +230,9 @@ def list_requests(
     loaded = open_cli_world(world)
     principal = _acting()
     with _service() as service:
-        page = service.list(principal, world=loaded.world, state=state, kind=kind, after=after, limit=limit)
+        page = service.list(
+            principal, world=loaded.world, state=state, kind=kind, after=after, limit=limit, node=_keys()
+        )
     if json_output:
         print_json({"requests": [v.to_dict() for v in page.items], "next": page.next_cursor})
         return
@@ -242,7 +252,7 @@ def show(request_id: IdArgument, world: WorldOption = None, json_output: JsonOpt
     loaded = open_cli_world(world)
     principal = _acting()
     with _service() as service:
-        view = service.get(principal, request_id, world=loaded.world)
+        view = service.get(principal, request_id, world=loaded.world, node=_keys())
     _print(view, json_output)
 
 

@@ -24,7 +24,13 @@ WORLD = read_world()
 
 
 def principal(person_id: str, *roles: Role, csrf: bool = True) -> Principal:
-    person = Person(id=person_id, party="KOR", clearance="KOR/MIL-II", roles=frozenset(roles))
+    person = Person(
+        id=person_id,
+        party="KOR",
+        clearance="KOR/MIL-II",
+        need_to_know=frozenset({"dprk-missile"}),
+        roles=frozenset(roles),
+    )
     return Principal(person=person, via=Credential.TOKEN, csrf_checked=csrf)
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from accord.domain.person import Role
-from accord.errors import ConflictError, PermissionDeniedError, ValidationError
+from accord.domain.person import Person, Role
+from accord.errors import ConflictError, PermissionDeniedError, UnknownReferenceError, ValidationError
 from accord.services.audit import AuditLog
 from accord.services.disclosures import DisclosureState
 from accord.services.obligations import Obligations
+from accord.services.people import Credential, Principal
 from tests.unit.services.disclosures.support import AT, CHOI, HAN, KIM, LEE, PARK, WORLD, principal
 
 WINDOW = {"holder": "JPN", "valid_from": "2026-03-01", "valid_until": "2026-06-30"}
@@ -148,3 +149,20 @@ def test_an_unknown_kind_is_refused(kor):
     with pytest.raises(ValidationError, match="unknown kind of request 'leak'"):
         kor.service().request(LEE, "leak", world=WORLD, record_id="x", at=AT)
     assert kor.actions() == [("disclosure.request", "refused", "lee")]
+
+
+def test_a_request_about_a_record_the_person_may_not_see_is_hidden_from_them(kor):
+    record_id = kor.record("KOR/MIL-II:JPN:launch at 05:10")
+    asked = kor.service().request(LEE, "release", world=WORLD, record_id=record_id, party="JPN", at=AT).request
+    person = Person(id="yoon", party="KOR", clearance="KOR/MIL-III", roles=frozenset({Role.DISCLOSURE_OFFICER}))
+    blind = Principal(person=person, via=Credential.TOKEN, csrf_checked=True)  # cleared below the record
+    for keys in (None, kor.keys):
+        assert [v.request.id for v in kor.service().list(KIM, world=WORLD, node=keys, at=AT).items] == [asked.id]
+        assert kor.service().list(blind, world=WORLD, node=keys, at=AT).items == ()
+        with pytest.raises(UnknownReferenceError, match="that yoon may see"):
+            kor.service().get(blind, asked.id, world=WORLD, node=keys, at=AT)
+    report = {"kind": "loss", "details": "gone"}
+    with pytest.raises(UnknownReferenceError, match="no record"):
+        kor.service().request(
+            blind, "compromise-report", world=WORLD, record_id=record_id, node=kor.keys, details=report
+        )
