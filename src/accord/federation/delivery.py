@@ -23,6 +23,7 @@ from accord.errors import IntegrityError, PeerUnreachableError, ValidationError
 __all__ = [
     "PRECEDENCE_RANK",
     "Backoff",
+    "BatchReceiver",
     "InProcessTransport",
     "Transport",
     "batches",
@@ -99,6 +100,8 @@ def batches(items: Iterable[T], *, precedence: Callable[[T], Precedence], size: 
 class Transport(Protocol):
     """Moves envelopes to one peer; returns the receipt envelopes the peer answered with.
 
+    :meth:`send` is the batch call: ``Outbox.deliver`` hands it one batch of one
+    precedence at a time, and a transport sends it in one exchange where it can.
     Raises ``accord.errors.PeerUnreachableError`` when nothing could be delivered; a
     receipt missing for an envelope means that one was not delivered.
     """
@@ -108,31 +111,46 @@ class Transport(Protocol):
         ...
 
 
+BatchReceiver = Callable[[Sequence[bytes]], Sequence[bytes | None]]
+"""A receiver of a whole batch (``Inbound.accept_many``): one receipt or ``None`` per envelope."""
+
+
 class InProcessTransport:
     """Delivery to receivers in this process: ``receivers[party](envelope) -> receipt``.
 
     For tests and single-process setups; a party missing from ``receivers`` (or set
     ``down``) is unreachable. A receiver that refuses an envelope (``IntegrityError``,
     the opaque refusal) returns no receipt for it, as an HTTP peer answers an error.
+    A party in ``batch_receivers`` gets each batch in one call instead, as an HTTP
+    peer gets one request per batch.
     """
 
-    def __init__(self, receivers: dict[str, Callable[[bytes], bytes | None]]) -> None:
+    def __init__(
+        self,
+        receivers: dict[str, Callable[[bytes], bytes | None]],
+        *,
+        batch_receivers: dict[str, BatchReceiver] | None = None,
+    ) -> None:
         """Deliver to the given receivers."""
         self.receivers = receivers
+        self.batch_receivers = dict(batch_receivers or {})
         self.down: set[str] = set()
         self.sent: list[tuple[str, bytes]] = []
 
     def send(self, peer: str, envelopes: Sequence[bytes]) -> Sequence[bytes]:
-        """Hand each envelope to the peer's receiver in turn; collect the receipts."""
+        """Hand the batch to the peer's batch receiver, or each envelope to its receiver; the receipts."""
+        batch_receiver = self.batch_receivers.get(peer)
         receiver = self.receivers.get(peer)
-        if receiver is None or peer in self.down:
+        if (receiver is None and batch_receiver is None) or peer in self.down:
             msg = f"peer {peer} is unreachable"
             raise PeerUnreachableError(msg)
+        self.sent.extend((peer, envelope) for envelope in envelopes)
+        if batch_receiver is not None:
+            return [receipt for receipt in batch_receiver(envelopes) if receipt is not None]
         receipts = []
         for envelope in envelopes:
-            self.sent.append((peer, envelope))
             try:
-                receipt = receiver(envelope)
+                receipt = receiver(envelope) if receiver is not None else None
             except IntegrityError:
                 continue
             if receipt is not None:

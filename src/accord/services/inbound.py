@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from accord.federation.messages import MAX_ENVELOPE_BYTES, Envelope, MessageType
 from accord.federation.trust import Freshness, PeerDescriptor, check_inbound, rotated
 from accord.services import audit
 from accord.services._database import NodeService
+from accord.services._inbound_batch import check_batch, decide_batch, store_batch
 from accord.services._release_message import ReleaseMessage
 from accord.services._signed_objects import ObligationType, SignedObject, append_entry, check_import, keep
 from accord.services.node import UnlockedNode, utc_now
@@ -132,6 +133,76 @@ class Inbound(NodeService):
         if done is not None:
             return done
         return self._release(envelope, sender, data, world=world, node=node, at=at, queue_receipt=queue_receipt)
+
+    def accept_many(  # noqa: PLR0913 - the messages, this node's keys and world, and its limits
+        self,
+        datas: Sequence[bytes],
+        *,
+        world: World,
+        node: UnlockedNode,
+        at: dt.datetime | None = None,
+        freshness: Freshness | None = None,
+        max_bytes: int = MAX_ENVELOPE_BYTES,
+        queue_receipt: bool = False,
+    ) -> list[Accepted | None]:
+        """:meth:`accept` for a batch: each message checked on its own, the plain releases stored together.
+
+        New releases addressed here are checked, opened and re-decided one by one, then
+        stored with their seen-message rows, receipts and audit entries (refusals too)
+        in one transaction; every other message goes through :meth:`accept`. The result
+        is in the order given: ``None`` for a message refused before handling (audited,
+        nothing else stored).
+        """
+        at = at or utc_now()
+        me = node.identity.party
+        results: list[Accepted | None] = [None] * len(datas)
+        with self._db.transaction("check the messages") as session:
+            peers = pinned_descriptors(session)
+            batch = check_batch(
+                session,
+                datas,
+                me=me,
+                peers=peers,
+                fingerprint=_fingerprints(world),
+                at=at,
+                freshness=freshness or Freshness(),
+                max_bytes=max_bytes,
+            )
+        decide_batch(batch.checked, world=world, node=node, peers=peers, at=at)
+        single = batch.single
+        try:
+            with self._db.transaction("store the received releases") as session:
+                store_batch(session, batch, at=at, queue_receipt=queue_receipt)
+        except Error:
+            # Another worker stored one of them first: the one-message path decides each.
+            with self._db.transaction("audit the refused messages") as session:
+                audit.append_many(session, batch.refusals)
+            single = sorted([*single, *(c.index for c in batch.checked)])
+        else:
+            for c in batch.checked:
+                results[c.index] = Accepted(
+                    id=c.envelope.id,
+                    type=c.envelope.type,
+                    sender=c.envelope.sender,
+                    outcome=c.outcome,
+                    new=True,
+                    receipt=c.receipt,
+                    release_id=c.release.id if c.release is not None else None,
+                )
+        for index in single:
+            try:
+                results[index] = self.accept(
+                    datas[index],
+                    world=world,
+                    node=node,
+                    at=at,
+                    freshness=freshness,
+                    max_bytes=max_bytes,
+                    queue_receipt=queue_receipt,
+                )
+            except RejectedError:
+                results[index] = None
+        return results
 
     def _handle(  # noqa: PLR0913 - the checked message and what handling it needs
         self,

@@ -19,13 +19,13 @@ import functools
 import hashlib
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
 from sqlalchemy.orm import Session
 
-from accord.audit.entry import EntryKind
+from accord.audit.entry import AuditEntry, EntryKind
 from accord.crypto import CompositeSignature
 from accord.domain.record import Precedence
 from accord.errors import PeerUnreachableError, UnknownReferenceError
@@ -55,18 +55,20 @@ _SWEEP_BATCH = 500
 
 def queue(session: Session, envelope: Envelope, *, at: dt.datetime, release_id: str | None = None) -> OutboxItem:
     """Put a signed envelope in the outbox for its recipient, due at once."""
+    return SqlFederationStore(session).enqueue(_item(envelope, at=at, release_id=release_id))
+
+
+def _item(envelope: Envelope, *, at: dt.datetime, release_id: str | None) -> OutboxItem:
     when = stamp(at)
-    return SqlFederationStore(session).enqueue(
-        OutboxItem(
-            id=envelope.id,
-            peer=envelope.recipient,
-            type=envelope.type.value,
-            rank=rank(envelope.precedence),
-            envelope=envelope.to_bytes(),
-            created_at=when,
-            next_attempt_at=when,
-            release_id=release_id,
-        )
+    return OutboxItem(
+        id=envelope.id,
+        peer=envelope.recipient,
+        type=envelope.type.value,
+        rank=rank(envelope.precedence),
+        envelope=envelope.to_bytes(),
+        created_at=when,
+        next_attempt_at=when,
+        release_id=release_id,
     )
 
 
@@ -77,6 +79,16 @@ def apply_receipt(session: Session, receipt: Envelope, data: bytes, *, at: dt.da
         RejectedError: it answers no message sent to its sender, or names another
             digest than the message's (nothing is stored).
     """
+    item, entry = _settle(session, receipt, data, at=at)
+    if entry is not None:
+        audit.append_many(session, [entry])
+    return item
+
+
+def _settle(
+    session: Session, receipt: Envelope, data: bytes, *, at: dt.datetime
+) -> tuple[OutboxItem, Callable[[int], AuditEntry] | None]:
+    """:func:`apply_receipt` but for the audit entry, returned for the caller to append."""
     store = SqlFederationStore(session)
     of, digest, outcome = (receipt.body.get(k) for k in ("of", "digest", "outcome"))
     item = store.item(of) if isinstance(of, str) else None
@@ -108,8 +120,7 @@ def apply_receipt(session: Session, receipt: Envelope, data: bytes, *, at: dt.da
         if item.release_id is not None:
             state = ReleaseState.DELIVERED if delivered else ReleaseState.REFUSED
             SqlReleaseStore(session).set_state(item.release_id, state, at=audit.iso(at))
-        audit.append(
-            session,
+        return item, audit.entry(
             kind=EntryKind.RECEIPT,
             actor=receipt.recipient,
             at=at,
@@ -117,7 +128,73 @@ def apply_receipt(session: Session, receipt: Envelope, data: bytes, *, at: dt.da
             digests={"receipt": hashlib.sha256(data).hexdigest(), "message": digest},
             meta={"action": "delivery.receipt", "outcome": result.value, "peer": receipt.sender, "message": item.id},
         )
-    return item
+    return item, None
+
+
+def _settle_many(
+    session: Session, receipts: Sequence[tuple[Envelope, bytes]], *, at: dt.datetime
+) -> tuple[list[tuple[OutboxItem, ReceiptOutcome]], list[Callable[[int], AuditEntry]]]:
+    """:func:`apply_receipt` for a batch of verified receipts, in a few statements.
+
+    A receipt that answers nothing sent, names another digest or an unknown outcome is
+    skipped (nothing stored for it). Returns what each kept receipt answered, and the
+    audit entries for the caller to append.
+    """
+    store = SqlFederationStore(session)
+    items = store.items([of for r, _ in receipts if isinstance(of := r.body.get("of"), str)])
+    checked: list[tuple[Envelope, bytes, OutboxItem, ReceiptOutcome]] = []
+    for receipt, data in receipts:
+        item = items.get(of) if isinstance(of := receipt.body.get("of"), str) else None
+        if item is None or item.peer != receipt.sender or item.type == MessageType.RECEIPT.value:
+            continue
+        if receipt.body.get("digest") != hashlib.sha256(item.envelope).hexdigest():
+            continue
+        try:
+            checked.append((receipt, data, item, ReceiptOutcome(str(receipt.body.get("outcome")))))
+        except ValueError:
+            continue
+    when = stamp(at)
+    kept = store.add_receipts(
+        [
+            Receipt(
+                message_id=item.id, peer=r.sender, receipt_id=r.id, outcome=outcome, envelope=data, received_at=when
+            )
+            for r, data, item, outcome in checked
+        ]
+    )
+    moves: dict[ReceiptOutcome, list[OutboxItem]] = {ReceiptOutcome.ACCEPTED: [], ReceiptOutcome.REFUSED: []}
+    entries = []
+    for (receipt, data, item, outcome), new in zip(checked, kept, strict=True):
+        if not new or item.state is not OutboxState.PENDING:
+            continue
+        moves.setdefault(outcome, []).append(item)
+        entries.append(
+            audit.entry(
+                kind=EntryKind.RECEIPT,
+                actor=receipt.recipient,
+                at=at,
+                subjects=(item.release_id,) if item.release_id else (),
+                digests={
+                    "receipt": hashlib.sha256(data).hexdigest(),
+                    "message": hashlib.sha256(item.envelope).hexdigest(),
+                },
+                meta={
+                    "action": "delivery.receipt",
+                    "outcome": outcome.value,
+                    "peer": receipt.sender,
+                    "message": item.id,
+                },
+            )
+        )
+    for outcome, moved in moves.items():
+        delivered = outcome is ReceiptOutcome.ACCEPTED
+        store.settle_many([i.id for i in moved], OutboxState.DELIVERED if delivered else OutboxState.REFUSED, at=when)
+        SqlReleaseStore(session).set_states(
+            [i.release_id for i in moved if i.release_id is not None],
+            ReleaseState.DELIVERED if delivered else ReleaseState.REFUSED,
+            at=audit.iso(at),
+        )
+    return [(item, outcome) for _, _, item, outcome in checked], entries
 
 
 @functools.lru_cache(maxsize=256)
@@ -140,8 +217,11 @@ def read_receipt(  # noqa: PLR0913 - the bytes, this node, its clock and its lim
     at: dt.datetime,
     freshness: Freshness | None = None,
     max_bytes: int = MAX_ENVELOPE_BYTES,
+    peers: Mapping[str, PeerDescriptor] | None = None,
 ) -> Envelope:
     """A receipt envelope that passes the inbound checks (addressee, pinned sender, signature, age).
+
+    ``peers`` saves reading the pinned peers again for each receipt of a batch.
 
     Raises:
         RejectedError: it does not, or it is not a receipt.
@@ -150,7 +230,7 @@ def read_receipt(  # noqa: PLR0913 - the bytes, this node, its clock and its lim
     check_inbound(
         envelope,
         me=me,
-        peers=pinned_descriptors(session),
+        peers=pinned_descriptors(session) if peers is None else peers,
         now=at,
         freshness=freshness or Freshness(),
         fingerprint=lambda _: None,
@@ -191,7 +271,7 @@ class Outbox(NodeService):
             pinned = {p.party for p in store.peers()}
             sealed = releases.list(state=ReleaseState.SEALED, sender=party, limit=_SWEEP_BATCH)
             records = SqlRecordStore(session).get_many([r.record_id for r in sealed])
-            entries = []
+            entries, items = [], []
             for release in sealed:
                 message = ReleaseMessage.from_bytes(release.envelope)
                 stored = records.get(release.record_id)
@@ -207,8 +287,7 @@ class Outbox(NodeService):
                     precedence=stored.record.precedence,
                     agreement=message.agreement,
                 )
-                queue(session, envelope, at=at, release_id=release.id)
-                releases.set_state(release.id, ReleaseState.QUEUED, at=audit.iso(at))
+                items.append(_item(envelope, at=at, release_id=release.id))
                 entries.append(
                     audit.entry(
                         kind=EntryKind.RELEASE,
@@ -220,6 +299,8 @@ class Outbox(NodeService):
                     )
                 )
                 queued += 1
+            store.enqueue_many(items)
+            releases.set_states([i.release_id for i in items if i.release_id], ReleaseState.QUEUED, at=audit.iso(at))
             audit.append_many(session, entries)
         return queued
 
@@ -289,17 +370,20 @@ class Outbox(NodeService):
         at: dt.datetime | None = None,
         batch_size: int = 50,
         backoff: Backoff | None = None,
+        limit: int = 1000,
     ) -> Delivery:
         """Send the peer's due items in precedence order; apply the receipts; reschedule the rest.
 
-        On ``PeerUnreachableError`` the whole run stops: every item not delivered gets
+        At most ``limit`` items go in one run: a short run (one batch) lets a FLASH
+        message queued meanwhile go next instead of waiting behind a long backlog. On
+        ``PeerUnreachableError`` the whole run stops: every item not delivered gets
         one more attempt counted and its next attempt set by ``backoff``.
         """
         at = at or utc_now()
         schedule = backoff or Backoff()
         self.sweep(node, at=at)
         with self._db.transaction("read the outbox") as session:
-            due = list(SqlFederationStore(session).pending(peer, due_at=stamp(at)))
+            due = list(SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=limit))
         result = Delivery(peer=peer)
         for batch in batches(due, precedence=_precedence, size=batch_size):
             try:
@@ -309,19 +393,22 @@ class Outbox(NodeService):
                 return _with(result, failed=len(due) - due.index(batch[0]), error=e.message)
             answered: set[str] = set()
             with self._db.transaction("apply the receipts") as session:
+                peers = pinned_descriptors(session)
+                valid = []
                 for data in receipts:
                     try:
-                        receipt = read_receipt(session, data, me=node.identity.party, at=at)
-                        item = apply_receipt(session, receipt, data, at=at)
+                        valid.append((read_receipt(session, data, me=node.identity.party, at=at, peers=peers), data))
                     except RejectedError:
                         continue
+                settled, entries = _settle_many(session, valid, at=at)
+                for item, outcome in settled:
                     answered.add(item.id)
-                    refused = json.loads(data).get("body", {}).get("outcome") == ReceiptOutcome.REFUSED.value
+                    refused = outcome is ReceiptOutcome.REFUSED
                     result = _with(result, delivered=result.delivered + (not refused), refused=result.refused + refused)
-                for item in batch:
-                    if item.type == MessageType.RECEIPT.value:
-                        SqlFederationStore(session).settle(item.id, OutboxState.SENT, at=stamp(at))
-                        answered.add(item.id)
+                sent = [item.id for item in batch if item.type == MessageType.RECEIPT.value]
+                SqlFederationStore(session).settle_many(sent, OutboxState.SENT, at=stamp(at))
+                answered.update(sent)
+                audit.append_many(session, entries)
             result = _with(result, sent=result.sent + len(batch))
             missing = [item for item in batch if item.id not in answered]
             if missing:

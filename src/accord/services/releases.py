@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from accord.audit.entry import EntryKind
+from accord.audit.entry import AuditEntry, EntryKind
 from accord.canonical import sha256_hex
 from accord.crypto import Ed25519Signer, NodePublicKeys, PinnedKeyVerifier, SignedContent, open_release, open_sealed
 from accord.domain.obligation import RecallAcknowledgement
@@ -80,6 +80,8 @@ __all__ = [
     "parts_directory",
     "person_from_options",
     "read_message_file",
+    "received_entry",
+    "refusal_entry",
     "write_message_file",
 ]
 
@@ -267,18 +269,8 @@ class Releases(NodeService):
                     # without its files (a crash in between leaves only unreferenced files).
                     written = keep_attachments(self._home, release.id, files)
                     store.add_received(release)
-                    audit.append(
-                        session,
-                        kind=EntryKind.RECEIPT,
-                        actor=party,
-                        at=at,
-                        subjects=(release.record_id, release.id),
-                        digests={
-                            "content": sha256_hex(content),
-                            "envelope": hashlib.sha256(data).hexdigest(),
-                            "decision": hashlib.sha256(release.decision).hexdigest(),
-                        },
-                        meta={"action": "release.receive", "sender": message.sender, "outcome": "accepted"},
+                    audit.append_many(
+                        session, [received_entry(data, release, content, sender=message.sender, party=party, at=at)]
                     )
         except BaseException:
             remove(written, up_to=self._home)
@@ -289,6 +281,35 @@ class Releases(NodeService):
             msg = "sealed release failed its integrity check"
             raise IntegrityError(msg, hint="the reason is in this node's audit log (`accord audit verify`)")
         return Received(release=release, new=True)
+
+    @staticmethod
+    def check_received(  # noqa: PLR0913 - the message, the keys of both ends, the world and the time
+        message: ReleaseMessage,
+        *,
+        world: World,
+        node: UnlockedNode,
+        sender: NodeIdentity,
+        originator: NodeIdentity | None = None,
+        at: dt.datetime,
+    ) -> tuple[Release, dict[str, Any]]:
+        """Every check :meth:`receive` runs, without the database: the release and its content.
+
+        For batch receiving (``Inbound.accept_many``), which stores the checked releases
+        of many messages in one transaction with :func:`received_entry` for each.
+
+        Raises:
+            RefusedError: refused, with the reason for the audit log (see :func:`refusal_entry`).
+        """
+        release, content, _ = Releases._accept(
+            message,
+            world=world,
+            node=node,
+            sender=sender,
+            originator=originator,
+            attachments=None,
+            received_at=audit.iso(at),
+        )
+        return release, content
 
     @staticmethod
     def _accept(  # noqa: PLR0913 - the message, the keys of both ends, the world, the files
@@ -479,17 +500,48 @@ class Releases(NodeService):
         at: dt.datetime,
         subject: ReleaseMessage | None = None,
     ) -> None:
-        subjects = (subject.record_id[:MAX_REASON], subject.release_id[:MAX_REASON]) if subject else ()
-        meta: dict[str, str | int | bool] = {
-            "action": action,
-            "outcome": "refused",
-            "reason": error.message[:MAX_REASON],
-        }
-        if subject is not None:
-            meta["message"] = subject.message_id[:MAX_REASON]
-            meta["sender"] = subject.sender[:MAX_REASON]
         with self._db.transaction("audit the refusal") as session:
-            audit.append(session, kind=kind, actor=party, at=at, subjects=subjects, meta=meta)
+            audit.append_many(session, [refusal_entry(kind, action, error, party=party, at=at, subject=subject)])
+
+
+def received_entry(  # noqa: PLR0913 - the message, what it carried, who sent it, here and now
+    data: bytes, release: Release, content: Mapping[str, Any], *, sender: str, party: str, at: dt.datetime
+) -> Callable[[int], AuditEntry]:
+    """The audit entry of a release received from ``sender`` in the message ``data`` (for ``audit.append_many``)."""
+    return audit.entry(
+        kind=EntryKind.RECEIPT,
+        actor=party,
+        at=at,
+        subjects=(release.record_id, release.id),
+        digests={
+            "content": sha256_hex(dict(content)),
+            "envelope": hashlib.sha256(data).hexdigest(),
+            "decision": hashlib.sha256(release.decision).hexdigest(),
+        },
+        meta={"action": "release.receive", "sender": sender, "outcome": "accepted"},
+    )
+
+
+def refusal_entry(  # noqa: PLR0913 - the entry's fields
+    kind: EntryKind,
+    action: str,
+    error: Error,
+    *,
+    party: str,
+    at: dt.datetime,
+    subject: ReleaseMessage | None = None,
+) -> Callable[[int], AuditEntry]:
+    """The audit entry of a refusal (for ``audit.append_many``); the reason never goes to the sender."""
+    subjects = (subject.record_id[:MAX_REASON], subject.release_id[:MAX_REASON]) if subject else ()
+    meta: dict[str, str | int | bool] = {
+        "action": action,
+        "outcome": "refused",
+        "reason": error.message[:MAX_REASON],
+    }
+    if subject is not None:
+        meta["message"] = subject.message_id[:MAX_REASON]
+        meta["sender"] = subject.sender[:MAX_REASON]
+    return audit.entry(kind=kind, actor=party, at=at, subjects=subjects, meta=meta)
 
 
 def _signing_keys(identity: NodeIdentity) -> PinnedKeyVerifier:

@@ -9,7 +9,7 @@ then the order queued. Nothing here commits, signs or reads the clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -32,6 +32,8 @@ from accord.storage.sql._rows import racing, rowcount, unreadable
 from accord.storage.values import check_page
 
 __all__ = ["SqlFederationStore"]
+
+_IDS_PER_QUERY = 500  # well under every driver's limit on bound parameters
 
 
 class SqlFederationStore:
@@ -104,6 +106,60 @@ class SqlFederationStore:
         with racing(self._session, check):
             seq = self._session.execute(insert(ft.outbox).values(**row).returning(ft.outbox.c.seq)).scalar_one()
         return _replace_seq(item, int(seq))
+
+    def enqueue_many(self, items: Sequence[OutboxItem]) -> None:
+        """Queue items, all or none (the batch form of :meth:`enqueue`)."""
+        if not items:
+            return
+
+        def check() -> None:
+            ids = [i.id for i in items]
+            if len(set(ids)) != len(ids):
+                rules.refuse_duplicate("outbox item", min(x for x in ids if ids.count(x) > 1))
+            if known := self.items(ids):
+                rules.refuse_duplicate("outbox item", min(known))
+
+        check()
+        rows = [
+            {
+                "id": item.id,
+                "peer": item.peer,
+                "type": item.type,
+                "rank": item.rank,
+                "envelope": item.envelope,
+                "state": item.state.value,
+                "attempts": item.attempts,
+                "next_attempt_at": item.next_attempt_at,
+                "last_error": item.last_error,
+                "created_at": item.created_at,
+                "settled_at": item.settled_at,
+                "release_id": item.release_id,
+            }
+            for item in items
+        ]
+        with racing(self._session, check):
+            self._session.execute(insert(ft.outbox), rows)
+
+    def items(self, item_ids: Collection[str]) -> dict[str, OutboxItem]:
+        """The items among these envelope ids, by id."""
+        wanted, found = sorted(set(item_ids)), dict[str, OutboxItem]()
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            batch = wanted[start : start + _IDS_PER_QUERY]
+            found.update((i.id, i) for i in self._items([ft.outbox.c.id.in_(batch)], limit=len(batch)))
+        return found
+
+    def settle_many(self, item_ids: Collection[str], state: OutboxState, *, at: str) -> None:
+        """Mark items sent, delivered or refused (the batch form of :meth:`settle`)."""
+        check_stamp(at, "at")
+        wanted = sorted(set(item_ids))
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            batch = wanted[start : start + _IDS_PER_QUERY]
+            statement = (
+                update(ft.outbox).where(ft.outbox.c.id.in_(batch)).values(state=OutboxState(state).value, settled_at=at)
+            )
+            if rowcount(self._session, statement) != len(batch):
+                missing = set(batch) - set(self.items(batch))
+                rules.known(None, "outbox item", min(missing) if missing else batch[0])
 
     def item(self, item_id: str) -> OutboxItem | None:
         """The item with this envelope id, or ``None``."""
@@ -204,6 +260,42 @@ class SqlFederationStore:
             self._session.execute(insert(ft.receipts).values(**row))
         return True
 
+    def add_receipts(self, receipts: Sequence[Receipt]) -> list[bool]:
+        """Keep each receipt unless one for its message is kept already (or comes earlier here)."""
+        wanted = sorted({r.message_id for r in receipts})
+        kept: set[str] = set()
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            query = select(ft.receipts.c.message_id).where(
+                ft.receipts.c.message_id.in_(wanted[start : start + _IDS_PER_QUERY])
+            )
+            kept.update(str(x) for x in self._session.execute(query).scalars())
+        added, rows = [], []
+        for receipt in receipts:
+            new = receipt.message_id not in kept
+            added.append(new)
+            if new:
+                kept.add(receipt.message_id)
+                rows.append(
+                    {
+                        "message_id": receipt.message_id,
+                        "peer": receipt.peer,
+                        "receipt_id": receipt.receipt_id,
+                        "outcome": receipt.outcome.value,
+                        "envelope": receipt.envelope,
+                        "received_at": receipt.received_at,
+                    }
+                )
+        if rows:
+
+            def check() -> None:
+                for receipt in receipts:
+                    if self.receipt_for(receipt.message_id) is not None:
+                        rules.refuse_duplicate("receipt for message", receipt.message_id)
+
+            with racing(self._session, check):
+                self._session.execute(insert(ft.receipts), rows)
+        return added
+
     def receipt_for(self, message_id: str) -> Receipt | None:
         """The receipt kept for a message sent from here, or ``None``."""
         query = select(ft.receipts).where(ft.receipts.c.message_id == message_id)
@@ -245,6 +337,44 @@ class SqlFederationStore:
         }
         with racing(self._session, check):
             self._session.execute(insert(ft.seen_messages).values(**row))
+
+    def seen_ids(self, message_ids: Collection[str]) -> set[str]:
+        """Which of these message ids were accepted before."""
+        wanted, found = sorted(set(message_ids)), set[str]()
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            query = select(ft.seen_messages.c.id).where(
+                ft.seen_messages.c.id.in_(wanted[start : start + _IDS_PER_QUERY])
+            )
+            found.update(str(x) for x in self._session.execute(query).scalars())
+        return found
+
+    def add_seen_many(self, messages: Sequence[SeenMessage]) -> None:
+        """Remember accepted messages, all or none; a known id refuses the batch."""
+        if not messages:
+            return
+
+        def check() -> None:
+            ids = [m.id for m in messages]
+            if len(set(ids)) != len(ids):
+                rules.refuse_duplicate("message", min(x for x in ids if ids.count(x) > 1))
+            if known := self.seen_ids(ids):
+                rules.refuse_duplicate("message", min(known))
+
+        check()
+        rows = [
+            {
+                "id": m.id,
+                "sender": m.sender,
+                "type": m.type,
+                "digest": m.digest,
+                "received_at": m.received_at,
+                "outcome": m.outcome.value,
+                "receipt": m.receipt,
+            }
+            for m in messages
+        ]
+        with racing(self._session, check):
+            self._session.execute(insert(ft.seen_messages), rows)
 
 
 def _peer_row(peer: PinnedPeer) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from accord.storage import _rules as rules
 from accord.storage.sql import node_tables as nt
 from accord.storage.sql._rows import racing, rowcount, take_number, unreadable
 from accord.storage.values import (
+    RELEASE_TRANSITIONS,
     Body,
     FileBody,
     InlineBody,
@@ -351,6 +352,44 @@ class SqlReleaseStore:
         rows = [{"digest": digest, "evidence": data} for digest, data in evidence.items()]
         self._session.execute(_insert_new(self._session, nt.decision_evidence), rows)
 
+    def add_received_many(self, releases: Sequence[Release]) -> None:
+        """Store received releases, all or none; every id and message id must be free.
+
+        The batch form of :meth:`add_received` for a caller that looked the ids up
+        first (:meth:`stored_ids`); a clash refuses the whole batch.
+        """
+        if not releases:
+            return
+        for release in releases:
+            rules.check_received(release)
+        self._check_all_free(releases)
+        with racing(self._session, lambda: self._check_all_free(releases)):
+            first = take_number(self._session, nt.RELEASES, len(releases))
+            evidence: dict[str, bytes] = {}
+            rows = [{"seq": first + i, **_release_row(r, evidence)} for i, r in enumerate(releases)]
+            self._keep_evidence(evidence)
+            self._session.execute(insert(nt.releases), rows)
+            agreements = [
+                {"release_id": r.id, "position": i, "agreement_id": a, "fingerprint": f}
+                for r in releases
+                for i, (a, f) in enumerate(r.agreements)
+            ]
+            if agreements:
+                self._session.execute(insert(nt.release_agreements), agreements)
+
+    def stored_ids(self, ids: Collection[str], message_ids: Collection[str]) -> tuple[set[str], set[str]]:
+        """Which of these release ids, and which of these message ids, are stored already."""
+        rl = nt.releases
+        found: tuple[set[str], set[str]] = (set(), set())
+        for column, wanted, into in (
+            (rl.c.id, sorted(set(ids)), found[0]),
+            (rl.c.message_id, sorted(set(message_ids)), found[1]),
+        ):
+            for start in range(0, len(wanted), _PATHS_PER_QUERY):
+                batch = wanted[start : start + _PATHS_PER_QUERY]
+                into.update(str(x) for x in self._session.execute(select(column).where(column.in_(batch))).scalars())
+        return found
+
     def _write(self, release: Release) -> None:
         seq = take_number(self._session, nt.RELEASES)
         evidence: dict[str, bytes] = {}
@@ -392,6 +431,34 @@ class SqlReleaseStore:
             # ends.
             return self.set_state(release_id, state, at=at)
         return moved
+
+    def set_states(self, release_ids: Collection[str], state: ReleaseState, *, at: str) -> None:
+        """Move releases to ``state`` (the batch form of :meth:`set_state`, with its checks)."""
+        r = nt.releases
+        wanted = sorted(set(release_ids))
+        for start in range(0, len(wanted), _PATHS_PER_QUERY):
+            batch = wanted[start : start + _PATHS_PER_QUERY]
+            states = {
+                str(i): str(s) for i, s in self._session.execute(select(r.c.id, r.c.state).where(r.c.id.in_(batch)))
+            }
+            by_state: dict[str, builtins.list[str]] = defaultdict(list)
+            for release_id in batch:
+                now = rules.known(states.get(release_id), "release", release_id)
+                if ReleaseState(state) not in RELEASE_TRANSITIONS[ReleaseState(now)]:
+                    self.set_state(release_id, state, at=at)  # raises the clear error
+                by_state[now].append(release_id)
+            for now, ids in by_state.items():
+                statement = (
+                    update(r)
+                    .where(r.c.id.in_(ids), r.c.state == now)
+                    .values(state=ReleaseState(state).value, updated_at=at)
+                )
+                if rowcount(self._session, statement) != len(ids):
+                    # Another transaction moved some first: decide each again from its state.
+                    for release_id in ids:
+                        current = rules.known(self.get(release_id), "release", release_id)
+                        if current.state is not ReleaseState(state):
+                            self.set_state(release_id, state, at=at)
 
     # -- reading ----------------------------------------------------------------------
 
