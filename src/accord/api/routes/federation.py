@@ -56,6 +56,8 @@ async def post_envelopes(request: Request, held: Annotated[Node, Depends(node)])
         if len(body) > limit:
             await run_in_threadpool(held.exchange.refuse_oversized, bytes(body), limit=limit, node=held.unlocked)
             return _too_large(limit)
-    world = held.world().world
-    answer = await run_in_threadpool(held.exchange.receive, bytes(body), world=world, node=held.unlocked)
-    return Response(answer, media_type="application/json")
+    return Response(await run_in_threadpool(_receive, held, bytes(body)), media_type="application/json")
+
+
+def _receive(held: Node, body: bytes) -> bytes:
+    return held.exchange.receive(body, world=held.world().world, node=held.unlocked)
