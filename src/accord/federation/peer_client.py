@@ -57,8 +57,8 @@ def decode_batch(body: bytes, *, max_envelopes: int = MAX_BATCH_ENVELOPES) -> li
     """
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        msg = "the batch is not JSON"
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        msg = "the batch is not JSON (or nested too deep)"
         raise RejectedError(msg) from None
     if not isinstance(value, dict) or value.get("format") != BATCH_FORMAT:
         msg = f"the batch is not {BATCH_FORMAT}"
@@ -72,7 +72,7 @@ def decode_batch(body: bytes, *, max_envelopes: int = MAX_BATCH_ENVELOPES) -> li
         raise RejectedError(msg)
     try:
         return [canonical_bytes(e) for e in envelopes]
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError, ValidationError):
         msg = "an envelope is not canonical JSON"
         raise RejectedError(msg) from None
 
@@ -99,7 +99,7 @@ def decode_results(body: bytes) -> list[bytes | None]:
         if not isinstance(value, dict) or value.get("format") != RESULTS_FORMAT:
             raise TypeError  # noqa: TRY301 - one path for every malformed shape
         return [None if "receipt" not in r else canonical_bytes(r["receipt"]) for r in value["results"]]
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+    except (ValueError, TypeError, KeyError, RecursionError, ValidationError):
         msg = f"the peer's answer is not {RESULTS_FORMAT}"
         raise ValidationError(msg) from None
 

@@ -41,7 +41,9 @@ def test_a_batch_round_trips_byte_for_byte():
     "body",
     [b"", b"{", b"[]", b'{"format":"other","envelopes":[{}]}', b'{"format":"accord.envelope-batch/1"}',
      b'{"format":"accord.envelope-batch/1","envelopes":[]}', b'{"format":"accord.envelope-batch/1","envelopes":[1]}',
-     b"\xff\xfe"],
+     b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000,
+     b'{"format":"accord.envelope-batch/1","envelopes":[{"a":NaN}]}',
+     b'{"format":"accord.envelope-batch/1","envelopes":[{"a":' + b"[" * 5000 + b"]" * 5000 + b"}]}"],
 )  # fmt: skip
 def test_a_body_that_is_not_a_batch_is_refused(body):
     with pytest.raises(RejectedError):
