@@ -153,16 +153,21 @@ class DeliveryLoop:
         self._exchange, self._node, self._interval = exchange, node, interval
         self._options = options or DeliveryOptions()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="accord-delivery", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the thread."""
+        """Start a thread (again after :meth:`stop`: an app's lifespan may run more than once)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="accord-delivery", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the thread to stop and wait for its current run to end."""
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
