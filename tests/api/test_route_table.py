@@ -1,4 +1,5 @@
-"""The whole route table, walked: anonymous is refused everywhere but health and OpenAPI, and so is
+"""The whole route table, walked: anonymous is refused everywhere but health, OpenAPI and the
+signature-authenticated federation endpoint, and so is
 a person with no role or with a role the route's action does not allow.
 
 The table comes from the app itself (``route_actions``), so a route added without an
@@ -14,6 +15,7 @@ import pytest
 from accord.api.app import API_PREFIX
 from accord.api.deps import PUBLIC_ROUTES, route_actions
 from accord.domain.person import Role
+from accord.federation.peer_client import FEDERATION_PATH
 from accord.policy.roles import roles_for
 from tests.api.conftest import PEOPLE
 
@@ -40,7 +42,7 @@ def test_every_route_is_public_or_declares_an_action(table):
     for (method, path), action in table.items():
         if (method, path) in PUBLIC_ROUTES:
             continue
-        assert path.startswith(API_PREFIX), path
+        assert path.startswith(API_PREFIX), path  # only the public federation endpoint is outside
         assert action is not None, f"{method} {path} declares no action"
 
 
@@ -53,11 +55,17 @@ def test_the_table_is_every_operation_the_openapi_document_lists(api, table):
     assert served == set(table)
 
 
-def test_the_public_routes_are_exactly_health_and_openapi(api, table):
+def test_the_public_routes_are_exactly_health_openapi_and_the_federation_endpoint(api, table):
     for method, path in PUBLIC_ROUTES:
-        assert call(api, method, path, None).status_code == 200
+        if method == "GET":
+            assert call(api, method, path, None).status_code == 200
     served = {key for key in table if key in PUBLIC_ROUTES}
-    assert served == {("GET", f"{API_PREFIX}/health")}  # /openapi.json is FastAPI's own route
+    # /openapi.json is FastAPI's own route; the federation endpoint is signature-authenticated.
+    assert served == {("GET", f"{API_PREFIX}/health"), ("POST", FEDERATION_PATH)}
+    # Without a valid signed batch it is one opaque refusal, never a 2xx.
+    refused = call(api, "POST", FEDERATION_PATH, None)
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == "an integrity check failed"
 
 
 def test_anonymous_is_refused_everywhere_else(api, table):
@@ -69,7 +77,7 @@ def test_anonymous_is_refused_everywhere_else(api, table):
         assert response.status_code == 401, f"{method} {path}: {response.status_code}"
         assert response.headers["www-authenticate"] == "Bearer"
         checked += 1
-    assert checked == len(table) - 1
+    assert checked == len(table) - 2
 
 
 def test_a_person_without_roles_is_refused_everywhere(api, table):

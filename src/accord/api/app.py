@@ -19,11 +19,12 @@ from fastapi import FastAPI
 
 from accord.api import problems
 from accord.api.deps import Node
-from accord.api.routes import ROUTERS
+from accord.api.routes import ROUTERS, federation
 from accord.config import Settings
 from accord.services._database import Database
 from accord.services.audit import AuditLog
 from accord.services.disclosures import Disclosures
+from accord.services.exchange import DeliveryLoop, DeliveryOptions, Exchange
 from accord.services.inbox import Inbox
 from accord.services.node import unlock
 from accord.services.obligations import Obligations
@@ -32,7 +33,7 @@ from accord.services.records import Records
 from accord.services.registry import Registry, WorldCache
 from accord.services.releases import Releases
 
-__all__ = ["API_PREFIX", "API_VERSION", "create_app", "open_node", "openapi_document"]
+__all__ = ["API_PREFIX", "API_VERSION", "create_app", "delivery_options", "open_node", "openapi_document"]
 
 API_PREFIX = "/api/v1"
 API_VERSION = "1.0.0"  # the REST API's own version: /api/v1 keeps backwards compatibility
@@ -67,12 +68,36 @@ def open_node(settings: Settings) -> Node:
         audit=AuditLog(database=database, home=home),
         worlds=WorldCache(registry=Registry.sharing(database), env_path=settings.world),
         unlocked=unlocked,
+        exchange=Exchange(database=database, home=home),
+        federation_max_body=settings.federation_max_body,
+    )
+
+
+def delivery_options(settings: Settings) -> DeliveryOptions:
+    """How ``settings`` say this node reaches its peers."""
+    return DeliveryOptions.of(
+        ca_file=settings.federation_ca_file,
+        timeout=settings.federation_timeout,
+        retry_base_seconds=settings.retry_base_seconds,
     )
 
 
 def create_app(settings: Settings | None = None, *, node: Node | None = None) -> FastAPI:
-    """The API of the node ``settings`` describes (or of ``node``, already opened)."""
-    return _application(node if node is not None else open_node(settings or Settings()))
+    """The API of the node ``settings`` describes (or of ``node``, already opened).
+
+    Built from settings (``accord serve``), it also runs the delivery loop unless
+    ``ACCORD_DELIVER=0``; built on a ``node`` given, it does not.
+    """
+    if node is not None:
+        return _application(node)
+    settings = settings or Settings()
+    held = open_node(settings)
+    loop = None
+    if settings.deliver:
+        loop = DeliveryLoop(
+            held.exchange, node=held.unlocked, interval=settings.delivery_interval, options=delivery_options(settings)
+        )
+    return _application(held, loop)
 
 
 def openapi_document() -> dict[str, Any]:
@@ -80,10 +105,14 @@ def openapi_document() -> dict[str, Any]:
     return _application(None).openapi()
 
 
-def _application(held: Node | None) -> FastAPI:
+def _application(held: Node | None, loop: DeliveryLoop | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if loop is not None:
+            loop.start()
         yield
+        if loop is not None:
+            loop.stop()
         if held is not None:
             held.close()
 
@@ -97,7 +126,7 @@ def _application(held: Node | None) -> FastAPI:
     )
     app.state.node = held
     problems.install(app)
-    app.state.mounted = tuple((API_PREFIX, router) for router in ROUTERS)
+    app.state.mounted = (*((API_PREFIX, router) for router in ROUTERS), (federation.PREFIX, federation.router))
     for prefix, router in app.state.mounted:
         app.include_router(router, prefix=prefix)
     return app

@@ -26,6 +26,7 @@ from accord.errors import AuthenticationError
 from accord.services.audit import AuditLog
 from accord.services.decisions import parse_date
 from accord.services.disclosures import Disclosures
+from accord.services.exchange import Exchange
 from accord.services.inbox import Inbox
 from accord.services.node import UnlockedNode
 from accord.services.obligations import Obligations
@@ -37,8 +38,16 @@ from accord.services.world import LoadedWorld
 
 __all__ = ["PUBLIC_ROUTES", "Authorizer", "Node", "allow", "day", "node", "route_actions", "when"]
 
-PUBLIC_ROUTES: Final = frozenset({("GET", "/api/v1/health"), ("GET", "/openapi.json")})
-"""The only routes anyone may call without credentials."""
+PUBLIC_ROUTES: Final = frozenset(
+    {
+        ("GET", "/api/v1/health"),
+        ("GET", "/openapi.json"),
+        # Signature-authenticated: every envelope must verify against a peer's pinned keys
+        # (and be fresh, addressed here, not replayed), or it is refused and audited.
+        ("POST", "/federation/v1/envelopes"),
+    }
+)
+"""The only routes anyone may call without an API credential."""
 
 _MISSING = "this endpoint needs credentials: send Authorization: Bearer <API token>, or a web session"
 _MISSING_HINT = "`accord tokens issue` makes an API token"
@@ -57,6 +66,8 @@ class Node:
     audit: AuditLog
     worlds: WorldCache
     unlocked: UnlockedNode
+    exchange: Exchange
+    federation_max_body: int = 32 * 1024 * 1024
 
     def world(self) -> LoadedWorld:
         """The world to answer from (re-read when the registry changed)."""
@@ -72,6 +83,7 @@ class Node:
             self.disclosures,
             self.obligations,
             self.audit,
+            self.exchange,
         ):
             service.close()
         self.worlds.close()

@@ -10,12 +10,15 @@ node's home (its identity and keys).
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -24,6 +27,7 @@ from accord.storage.sql import make_engine, migrate, redact
 
 __all__ = ["Database", "NodeService"]
 
+_LOCAL_LEASES: dict[str, threading.Lock] = {}
 _INIT_HINT = "run `accord init` to set up the node's database"
 
 
@@ -68,6 +72,34 @@ class Database:
         self._require_schema()
         with self._errors(f"{action} in"), self._transaction() as session:
             yield session
+
+    @contextmanager
+    def lease(self, name: str) -> Iterator[bool]:
+        """Whether this process holds the lease ``name`` for the block (never waits).
+
+        On PostgreSQL a session advisory lock on a connection of its own, so worker
+        processes sharing the database exclude each other; elsewhere (SQLite, served by
+        one worker) a lock of this process. Released at the end of the block.
+        """
+        if self._engine.dialect.name != "postgresql":
+            lock = _LOCAL_LEASES.setdefault(name, threading.Lock())
+            held = lock.acquire(blocking=False)
+            try:
+                yield held
+            finally:
+                if held:
+                    lock.release()
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with self._errors("take a lease in"), self._engine.connect() as connection:
+            held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            connection.commit()
+            try:
+                yield held
+            finally:
+                if held:
+                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    connection.commit()
 
     def _require_schema(self) -> None:
         """Fail with the fix when the schema is missing or older than this code needs."""

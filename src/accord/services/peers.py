@@ -117,6 +117,7 @@ def status_dict(status: PeerStatus) -> dict[str, Any]:
         "refused": status.refused,
         "sent": status.sent,
         "oldest_pending": status.oldest_pending,
+        "attempts": status.attempts,
         "next_attempt_at": status.next_attempt_at,
         "last_error": status.last_error,
         "last_receipt_at": status.last_receipt_at,

@@ -166,6 +166,7 @@ class PeerStatus:
     next_attempt_at: str | None
     last_error: str | None
     last_receipt_at: str | None
+    attempts: int = 0  # the most failed attempts of any pending item
 
 
 class FederationStore(Protocol):

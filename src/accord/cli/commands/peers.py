@@ -4,16 +4,19 @@
 history) to stdout or ``--out``, and its fingerprint to stderr for the operators to
 compare out of band. ``peers add FILE`` pins another node's descriptor (``--fingerprint``
 makes the comparison part of the command); nothing is accepted from an unpinned party.
-``status`` shows delivery per peer: pending by precedence, delivered, refused, the next
-attempt and the last error, and witnessing: the peer's last head co-signed here and
-any open alarm on its audit log (``accord audit witness`` has the detail).
-``rotate-keys`` rotates this node's keys and queues the announcement, signed with the
-old keys, to every peer. Commands that sign need ``$ACCORD_KEY_PASSPHRASE``.
+``status`` shows delivery per peer: pending by precedence, delivered, refused, attempts,
+the next attempt and the last error, and witnessing: the peer's last head co-signed here
+and any open alarm on its audit log (``accord audit witness`` has the detail).
+``deliver [--peer PARTY]`` runs one delivery over HTTP(S) now (``accord serve`` does it
+in the background). ``rotate-keys`` rotates this node's keys and queues the
+announcement, signed with the old keys, to every peer. Commands that sign need
+``$ACCORD_KEY_PASSPHRASE``.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -22,11 +25,23 @@ from rich.text import Text
 
 from accord.cli.commands._shared import JsonOption, new_table, print_json, settings, stdout
 from accord.errors import ValidationError
+from accord.services.exchange import DeliveryOptions, Exchange
 from accord.services.node import UnlockedNode, unlock, write_atomically
 from accord.services.peers import Peers, PeerView, export_descriptor, read_descriptor_path, status_dict
 from accord.services.witness import Witness
 
-__all__ = ["add", "app", "export_descriptor_command", "list_peers", "remove", "rotate", "show", "status", "unlocked"]
+__all__ = [
+    "add",
+    "app",
+    "deliver",
+    "export_descriptor_command",
+    "list_peers",
+    "remove",
+    "rotate",
+    "show",
+    "status",
+    "unlocked",
+]
 
 app = typer.Typer(help="Peer nodes: pinned descriptors and delivery state.", no_args_is_help=True)
 
@@ -164,7 +179,7 @@ def status(json_output: JsonOption = False) -> None:
         return
     table = new_table(
         "Delivery",
-        ("peer", "pending", "F/I/P/R", "delivered", "refused", "next attempt", "last error", "witness"),
+        ("peer", "pending", "F/I/P/R", "delivered", "refused", "attempts", "next attempt", "last error", "witness"),
         wrap=("last error",),
     )
     for row in rows:
@@ -175,6 +190,7 @@ def status(json_output: JsonOption = False) -> None:
             by,
             str(row["delivered"]),
             str(row["refused"]),
+            str(row["attempts"]),
             row["next_attempt_at"] or "-",
             row["last_error"] or "",
             _witness_cell(row["witness"]),
@@ -186,6 +202,33 @@ def _witness_cell(witness: dict[str, int | None]) -> str:
     if witness["open_alarms"]:
         return f"ALARM ({witness['open_alarms']} open)"
     return "-" if witness["seen_size"] is None else f"ok, {witness['seen_size']} entries"
+
+
+@app.command("deliver")
+def deliver(
+    peer: Annotated[
+        str | None, typer.Option("--peer", metavar="PARTY", help="Only this peer (default: every peer with a URL).")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Deliver the due outbox items over HTTP(S) now, once (FLASH first; backoff respected)."""
+    current = settings()
+    options = DeliveryOptions.of(
+        ca_file=current.federation_ca_file,
+        timeout=current.federation_timeout,
+        retry_base_seconds=current.retry_base_seconds,
+    )
+    node = unlocked()
+    with Exchange.open(database_url=current.resolved_database_url, home=current.home) as exchange:
+        runs = exchange.deliver(node=node, peer=peer, options=options)
+    if json_output:
+        print_json({"deliveries": [asdict(run) for run in runs]})
+        return
+    for run in runs:
+        line = f"{run.peer}: sent {run.sent}, delivered {run.delivered}, refused {run.refused}, failed {run.failed}"
+        _say(line + (f" ({run.error})" if run.error else ""))
+    if not runs:
+        _say("Nothing to deliver: no peer with a URL (or another process is delivering)")
 
 
 @app.command("rotate-keys")

@@ -5,13 +5,15 @@ With ``--tls-cert`` and ``--tls-key`` (both or neither) it serves HTTPS; the fil
 checked before the server starts, so a missing, unreadable or mismatched pair is a
 clear error, not a stack trace. ``--workers N`` runs N processes on the node's one
 database (PostgreSQL for more than one: SQLite serialises every writer). The node's
-keys are unlocked once here, so a wrong ``$ACCORD_KEY_PASSPHRASE`` fails at once, and
-once more in each worker as it starts; nothing else is kept per process.
+keys are unlocked here and in each worker. Each worker delivers the outboxes to the
+pinned peers in the background (a per-peer lease keeps two workers off one outbox)
+unless ``--no-deliver``, and serves ``POST /federation/v1/envelopes`` either way.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import ssl
 from pathlib import Path
 from typing import Annotated, Final
@@ -74,6 +76,9 @@ def serve(
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=_MAX_WORKERS, help="Worker processes (PostgreSQL for more than 1).")
     ] = 1,
+    no_deliver: Annotated[
+        bool, typer.Option("--no-deliver", help="Do not deliver the outboxes to peers in the background.")
+    ] = False,
 ) -> None:
     """Serve the node's REST API under /api/v1 (OpenAPI at /openapi.json) until interrupted."""
     _check_tls(tls_cert, tls_key)
@@ -93,6 +98,8 @@ def serve(
         typer.echo(f"warning: serving plain HTTP on {host}, not a loopback address; use TLS", err=True)
     scheme = "https" if tls_cert else "http"
     typer.echo(f"Serving node {party} on {scheme}://{host}:{port}/api/v1 with {workers} worker(s)", err=True)
+    if no_deliver:
+        os.environ["ACCORD_DELIVER"] = "0"  # the workers build their settings from the environment
     uvicorn.run(
         APP,
         factory=True,

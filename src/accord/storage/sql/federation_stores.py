@@ -225,15 +225,17 @@ class SqlFederationStore:
         ).all():
             entry = counts.setdefault(peer, {})
             entry[f"{state}:{rank}"] = (int(count), oldest, due)
-        last_errors = dict(
-            self._session.execute(
-                select(o.peer, func.max(o.last_error)).where(o.state == OutboxState.PENDING.value).group_by(o.peer)
-            ).all()
-        )
+        failing = self._session.execute(
+            select(o.peer, func.max(o.last_error), func.max(o.attempts))
+            .where(o.state == OutboxState.PENDING.value)
+            .group_by(o.peer)
+        ).all()
+        last_errors = {peer: error for peer, error, _ in failing}
+        attempts = {peer: int(most or 0) for peer, _, most in failing}
         r = ft.receipts.c
         last_receipts = dict(self._session.execute(select(r.peer, func.max(r.received_at)).group_by(r.peer)).all())
         return [
-            _status(peer, entry, last_errors.get(peer), last_receipts.get(peer))
+            _status(peer, entry, last_errors.get(peer), last_receipts.get(peer), attempts.get(peer, 0))
             for peer, entry in sorted(counts.items())
         ]
 
@@ -406,7 +408,9 @@ def _replace_seq(item: OutboxItem, seq: int) -> OutboxItem:
     return replace(item, seq=seq)
 
 
-def _status(peer: str, entry: dict[str, Any], last_error: str | None, last_receipt: str | None) -> PeerStatus:
+def _status(
+    peer: str, entry: dict[str, Any], last_error: str | None, last_receipt: str | None, attempts: int
+) -> PeerStatus:
     def total(state: OutboxState) -> int:
         return sum(entry.get(f"{state.value}:{rank}", (0, None, None))[0] for rank in range(4))
 
@@ -425,4 +429,5 @@ def _status(peer: str, entry: dict[str, Any], last_error: str | None, last_recei
         next_attempt_at=min(due) if due else None,
         last_error=last_error,
         last_receipt_at=last_receipt,
+        attempts=attempts,
     )

@@ -1,0 +1,53 @@
+"""``Database.lease``: one holder per name at a time, never waiting; across connections on
+PostgreSQL (an advisory lock), within the process on SQLite; released at the end of the block.
+The delivery loop starts again after a stop (an app's lifespan may run more than once).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from accord.services import node as nodes
+from accord.services._database import Database
+from accord.services.exchange import DeliveryLoop, Exchange
+from tests.api.conftest import PASSPHRASE, make_home
+
+
+def check_exclusive(first: Database, second: Database) -> None:
+    name = f"accord.test-lease.{uuid.uuid4()}"
+    with first.lease(name) as held:
+        assert held
+        with second.lease(name) as other:
+            assert not other  # taken: the second one skips, it does not wait
+        with second.lease(name + ".other") as unrelated:
+            assert unrelated
+    with second.lease(name) as again:
+        assert again  # released at the end of the block
+
+
+def test_sqlite_lease_is_exclusive_within_the_process(tmp_path):
+    url = f"sqlite:///{tmp_path / 'lease.db'}"
+    with Database(database_url=url) as first, Database(database_url=url) as second:
+        check_exclusive(first, second)
+
+
+@pytest.mark.postgres
+def test_postgres_lease_is_an_advisory_lock_between_connections(postgres_url):
+    with Database(database_url=postgres_url) as first, Database(database_url=postgres_url) as second:
+        check_exclusive(first, second)
+
+
+def test_the_delivery_loop_runs_again_after_a_stop(tmp_path):
+    home, url = make_home(tmp_path, "KOR")
+    unlocked = nodes.unlock(home, PASSPHRASE, unsafe_fast_kdf=True)
+    with Exchange(database=Database(database_url=url), home=home) as exchange:
+        loop = DeliveryLoop(exchange, node=unlocked, interval=0.05)
+        for _ in range(2):  # an app's lifespan may start and stop it more than once
+            loop.start()
+            loop.start()  # already running: nothing more
+            time.sleep(0.2)
+            loop.stop()
+        assert exchange.deliver(node=unlocked) == []  # no peer with a URL: nothing to do
