@@ -9,7 +9,8 @@ then the order queued. Nothing here commits, signs or reads the clock.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -89,20 +90,7 @@ class SqlFederationStore:
                 rules.refuse_duplicate("outbox item", item.id)
 
         check()
-        row = {
-            "id": item.id,
-            "peer": item.peer,
-            "type": item.type,
-            "rank": item.rank,
-            "envelope": item.envelope,
-            "state": item.state.value,
-            "attempts": item.attempts,
-            "next_attempt_at": item.next_attempt_at,
-            "last_error": item.last_error,
-            "created_at": item.created_at,
-            "settled_at": item.settled_at,
-            "release_id": item.release_id,
-        }
+        row = _outbox_row(item)
         with racing(self._session, check):
             seq = self._session.execute(insert(ft.outbox).values(**row).returning(ft.outbox.c.seq)).scalar_one()
         return _replace_seq(item, int(seq))
@@ -113,30 +101,10 @@ class SqlFederationStore:
             return
 
         def check() -> None:
-            ids = [i.id for i in items]
-            if len(set(ids)) != len(ids):
-                rules.refuse_duplicate("outbox item", min(x for x in ids if ids.count(x) > 1))
-            if known := self.items(ids):
-                rules.refuse_duplicate("outbox item", min(known))
+            _refuse_repeated("outbox item", [i.id for i in items], self.items)
 
         check()
-        rows = [
-            {
-                "id": item.id,
-                "peer": item.peer,
-                "type": item.type,
-                "rank": item.rank,
-                "envelope": item.envelope,
-                "state": item.state.value,
-                "attempts": item.attempts,
-                "next_attempt_at": item.next_attempt_at,
-                "last_error": item.last_error,
-                "created_at": item.created_at,
-                "settled_at": item.settled_at,
-                "release_id": item.release_id,
-            }
-            for item in items
-        ]
+        rows = [_outbox_row(item) for item in items]
         with racing(self._session, check):
             self._session.execute(insert(ft.outbox), rows)
 
@@ -328,17 +296,8 @@ class SqlFederationStore:
                 rules.refuse_duplicate("message", message.id)
 
         check()
-        row = {
-            "id": message.id,
-            "sender": message.sender,
-            "type": message.type,
-            "digest": message.digest,
-            "received_at": message.received_at,
-            "outcome": message.outcome.value,
-            "receipt": message.receipt,
-        }
         with racing(self._session, check):
-            self._session.execute(insert(ft.seen_messages).values(**row))
+            self._session.execute(insert(ft.seen_messages).values(**_seen_row(message)))
 
     def seen_ids(self, message_ids: Collection[str]) -> set[str]:
         """Which of these message ids were accepted before."""
@@ -356,27 +315,49 @@ class SqlFederationStore:
             return
 
         def check() -> None:
-            ids = [m.id for m in messages]
-            if len(set(ids)) != len(ids):
-                rules.refuse_duplicate("message", min(x for x in ids if ids.count(x) > 1))
-            if known := self.seen_ids(ids):
-                rules.refuse_duplicate("message", min(known))
+            _refuse_repeated("message", [m.id for m in messages], self.seen_ids)
 
         check()
-        rows = [
-            {
-                "id": m.id,
-                "sender": m.sender,
-                "type": m.type,
-                "digest": m.digest,
-                "received_at": m.received_at,
-                "outcome": m.outcome.value,
-                "receipt": m.receipt,
-            }
-            for m in messages
-        ]
         with racing(self._session, check):
-            self._session.execute(insert(ft.seen_messages), rows)
+            self._session.execute(insert(ft.seen_messages), [_seen_row(m) for m in messages])
+
+
+def _refuse_repeated(what: str, ids: Sequence[str], stored: Callable[[Sequence[str]], Collection[str]]) -> None:
+    """Refuse a batch that names an id twice, or an id ``stored`` already holds (the smallest is named)."""
+    counts = Counter(ids)
+    if repeated := [i for i, n in counts.items() if n > 1]:
+        rules.refuse_duplicate(what, min(repeated))
+    if known := stored(ids):
+        rules.refuse_duplicate(what, min(known))
+
+
+def _outbox_row(item: OutboxItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "peer": item.peer,
+        "type": item.type,
+        "rank": item.rank,
+        "envelope": item.envelope,
+        "state": item.state.value,
+        "attempts": item.attempts,
+        "next_attempt_at": item.next_attempt_at,
+        "last_error": item.last_error,
+        "created_at": item.created_at,
+        "settled_at": item.settled_at,
+        "release_id": item.release_id,
+    }
+
+
+def _seen_row(message: SeenMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "sender": message.sender,
+        "type": message.type,
+        "digest": message.digest,
+        "received_at": message.received_at,
+        "outcome": message.outcome.value,
+        "receipt": message.receipt,
+    }
 
 
 def _peer_row(peer: PinnedPeer) -> dict[str, Any]:
