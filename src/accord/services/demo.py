@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -167,7 +168,9 @@ class _Play:
         for party, node in self.nodes.items():
             with AuditLog.open(database_url=node.database_url, home=node.home) as log:
                 entries = log.about(subject)
-            out[party] = [f"{e.meta.get('action', e.kind.value)}:{e.meta.get('outcome', '')}".rstrip(":") for e in entries]
+            out[party] = [
+                f"{e.meta.get('action', e.kind.value)}:{e.meta.get('outcome', '')}".rstrip(":") for e in entries
+            ]
         return out
 
     @staticmethod
@@ -180,9 +183,11 @@ class _Play:
         agreements = ", ".join(str(a["id"]) for a in decision.get("agreements", []))
         lines = [f"decision: ALLOWED, {' → '.join(route)} ({kind}; under {agreements})"]
         chosen = ">".join(route)
-        for check in decision.get("checks", []):
-            if check["passed"] and check["route"] == chosen and check["rule"] in {"in-force", "hub"}:
-                lines.append(f"  why: {check['detail']} [{check['source']}]")
+        lines.extend(
+            f"  why: {check['detail']} [{check['source']}]"
+            for check in decision.get("checks", [])
+            if check["passed"] and check["route"] == chosen and check["rule"] in {"in-force", "hub"}
+        )
         return lines
 
     def deliver(self, *, key: str, on: str, asked_on: dt.date, record_id: str, topic: str) -> DemoStep:
@@ -206,7 +211,9 @@ class _Play:
             reached = {p: bool(self.audited(record_id)[p]) for p in ("USA", "JPN")}
             facts["reached"] = reached
             lines.append("nothing was sealed or sent: the refusal is KOR's own decision, audited in Seoul only")
-            return DemoStep(key=key, title=milestone.title, source=milestone.source, on=asked_on, lines=tuple(lines), facts=facts)
+            return DemoStep(
+                key=key, title=milestone.title, source=milestone.source, on=asked_on, lines=tuple(lines), facts=facts
+            )
         release_id = str(released["release"]["id"])
         item = self.arrived(release_id)
         _wait(f"KOR's release {release_id} delivered", lambda: self.sent_state(release_id) == "delivered")
@@ -233,7 +240,9 @@ class _Play:
                 f"its outbox to JPN has {onward['pending']} pending, JPN's receipt kept"
             )
         lines.extend(f"  audited at {party}: {', '.join(audit[party]) or '—'}" for party in PARTIES)
-        return DemoStep(key=key, title=milestone.title, source=milestone.source, on=asked_on, lines=tuple(lines), facts=facts)
+        return DemoStep(
+            key=key, title=milestone.title, source=milestone.source, on=asked_on, lines=tuple(lines), facts=facts
+        )
 
     # --- the steps ---------------------------------------------------------------
 
@@ -291,21 +300,22 @@ class _Play:
                 "the acknowledgement in Seoul",
                 lambda: next((s for s in kor.recalls(record_id=record_id) if s.acknowledgements), None),
             )
+        acknowledged_by = [a.value.holder for a in status.acknowledgements]
         facts = {
             "recall": recall_id,
             "record": record_id,
             "precedence": sent.precedence.value,
             "jpn_holds_recall": True,
-            "acknowledged_by": [a.value.holder for a in status.acknowledgements],
+            "acknowledged_by": acknowledged_by,
             "done": str(ack.done),
             "kor_state": str(status.state),
             "audit": self.audited(recall_id),
         }
         lines = (
-            f"KOR's disclosure officer recalls {record_id} (destroy); the signed recall goes to JPN "
-            f"at {facts['precedence']}",
-            f"JPN acknowledges: {facts['done']}ed on {ack.on}; the acknowledgement comes back to Seoul",
-            f"recall {recall_id} in Seoul: {facts['kor_state']}, acknowledged by {', '.join(facts['acknowledged_by'])}",
+            f"KOR's disclosure officer recalls {record_id} (destroy); the signed recall goes to JPN at "
+            + sent.precedence.value,
+            f"JPN acknowledges: {ack.done}ed on {ack.on}; the acknowledgement comes back to Seoul",
+            f"recall {recall_id} in Seoul: {status.state}, acknowledged by {', '.join(acknowledged_by)}",
         )
         return DemoStep(
             key="recall",
@@ -364,7 +374,7 @@ class _Play:
             )
 
         for party in PARTIES:
-            _wait(f"{party}'s checkpoint co-signed by both peers", lambda party=party: cosigned(party))
+            _wait(f"{party}'s checkpoint co-signed by both peers", partial(cosigned, party))
         rows = []
         for party, node in self.nodes.items():
             verified = node.api("GET", "/api/v1/audit/verify", "admin")

@@ -140,17 +140,15 @@ def _narrate(console: Console, step: DemoStep) -> None:
 
 
 def _audit_table(rows: list[AuditRow]) -> Any:  # noqa: ANN401 - a Rich table
-    table = new_table(
-        "Audit logs: verified, and witnessed by the others",
-        ("node", "entries", "verified", "co-signed by (size)", "witnessed here (size)", "alarms"),
-    )
+    columns = ("node", "entries", "verified", "co-signed by", "witnessed here", "alarms")
+    table = new_table("Audit logs: verified, and witnessed by the others", columns, wrap=columns[2:5])
     for row in rows:
         table.add_row(
             row.party,
             str(row.entries),
-            f"yes, root {row.root[:12]}…",
-            ", ".join(f"{p} ({n})" for p, n in sorted(row.cosigned_by.items())),
-            ", ".join(f"{p} ({n})" for p, n in sorted(row.seen.items())),
+            f"yes, root {row.root[:8]}",
+            "\n".join(f"{p} at {n}" for p, n in sorted(row.cosigned_by.items())),
+            "\n".join(f"{p} at {n}" for p, n in sorted(row.seen.items())),
             str(row.alarms),
         )
     return table
