@@ -320,7 +320,7 @@ class _Play:
         return DemoStep(
             key="recall",
             title="A recall: the originator asks for its record back",
-            source="GSOMIA Art.8 (return or destruction); docs/obligations.md",
+            source="GSOMIA Art.6(h), Art.13 (return or destruction); docs/obligations.md",
             on=None,
             lines=lines,
             facts=facts,
