@@ -203,3 +203,13 @@ def test_sigint_while_playing_stops_every_node():
     assert "interrupted" in rest
     wait_gone(nodes)
     assert not any(Path(n["home"]).exists() for n in nodes)
+
+
+def test_a_dir_that_is_not_empty_is_refused_before_anything_starts(tmp_path):
+    (tmp_path / "something").write_text("kept")
+    done = subprocess.run(  # noqa: S603 - our own entry point
+        [*command(), "--dir", str(tmp_path)], env=demo_env(), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: --dir {tmp_path} is not an empty directory")
+    assert [p.name for p in tmp_path.iterdir()] == ["something"]

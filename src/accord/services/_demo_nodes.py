@@ -157,6 +157,17 @@ class DemoNode:
             self.log.close()
             self.log = None
 
+    def kill(self) -> None:
+        """End its server's process group at once (SIGKILL), when stopping gracefully is cut short."""
+        process, self.process = self.process, None
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
     def api(
         self, method: str, path: str, who: str, *, json: object = None, missing_ok: bool = False
     ) -> dict[str, Any] | Any:  # noqa: ANN401 - a JSON answer (None with missing_ok on a 404)

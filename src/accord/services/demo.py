@@ -1,16 +1,16 @@
 """The three-node demo: KOR, USA and JPN play the 2006 → 2023 history over HTTP.
 
-:func:`run_demo` makes three node homes (``services._demo_nodes``), starts each as its
-own ``accord serve`` process on 127.0.0.1, and plays the dated steps by calling the
-nodes: records, decisions, releases, recalls and reports through each node's HTTP API
-with its people's tokens; queuing obligations and checkpoints, and reading audit
-entries, through the services on each home (the API has no endpoint for those). Every
-release and obligation travels between the processes over HTTP, carried by the
-servers' own delivery loops. Each step comes back as a :class:`DemoStep` (plain data:
-narration lines and facts) handed to a callback as it finishes; the end is a table of
-the three audit logs, verified and witnessed by each other. It stops every process it
-started, also on an error or Ctrl-C, unless the caller keeps them (``--serve``).
-Nothing here prints (``accord demo`` does).
+:func:`nodes_running` makes three node homes (``services._demo_nodes``), starts each
+as its own ``accord serve`` process on 127.0.0.1, and stops them all when its block
+ends, however it ends (an error, Ctrl-C). :func:`play` plays the dated steps by
+calling the nodes: records, decisions, releases, recalls and reports through each
+node's HTTP API with its people's tokens; queuing obligations and checkpoints, and
+reading audit entries, through the services on each home (the API has no endpoint for
+those). Every release and obligation travels between the processes over HTTP, carried
+by the servers' own delivery loops. Each step is a :class:`DemoStep` (plain data:
+narration lines and facts) handed to a callback as it finishes; the end is the three
+audit logs, verified and witnessed by each other (:class:`AuditRow`). Nothing here
+prints (``accord demo`` does) or forges a message.
 """
 
 from __future__ import annotations
@@ -395,11 +395,11 @@ class _Play:
 
 
 @contextmanager
-def nodes_running(root: Path, *, keep: bool = False) -> Iterator[dict[str, DemoNode]]:
-    """Make the three nodes under ``root``, start their servers, and stop them all at the end.
+def nodes_running(root: Path) -> Iterator[dict[str, DemoNode]]:
+    """Make the three nodes under ``root``, start their servers, and stop them all when the block ends.
 
-    With ``keep`` the servers are left running when the block ends normally (the
-    caller stops them); on an error or Ctrl-C they are stopped either way.
+    They are stopped however the block ends: normally, on an error, or on Ctrl-C
+    (``KeyboardInterrupt``), and also when setting up fails halfway.
     """
     made: list[DemoNode] = []
     try:
@@ -410,13 +410,14 @@ def nodes_running(root: Path, *, keep: bool = False) -> Iterator[dict[str, DemoN
         for node in made:
             node.wait_ready()
         yield {node.party: node for node in made}
-    except BaseException:
-        for node in made:
-            node.stop()
-        raise
-    if not keep:
-        for node in made:
-            node.stop()
+    finally:
+        try:
+            for node in made:
+                node.stop()
+        except KeyboardInterrupt:  # a second Ctrl-C while stopping: no more grace
+            for node in made:
+                node.kill()
+            raise
 
 
 def play(nodes: dict[str, DemoNode], on_step: Callable[[DemoStep], None]) -> list[AuditRow]:

@@ -74,7 +74,9 @@ def demo(
 ) -> None:
     """Three real nodes (KOR, USA, JPN) play 2006 → 2023: releases, the hub, recall, report, audit."""
     root = _root(directory)
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` cleans up like Ctrl-C
+    # SIGTERM (`kill`) cleans up like Ctrl-C; SIGINT is set explicitly because a shell
+    # starts background jobs with it ignored, and the nodes must stop on it all the same.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     console = stdout()
     started = time.monotonic()
     steps: list[DemoStep] = []
@@ -114,7 +116,8 @@ def demo(
         print("interrupted: every node stopped", file=sys.stderr)  # noqa: T201
         raise typer.Exit(130) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if directory is None:
             shutil.rmtree(root, ignore_errors=True)
     if not as_json:
@@ -160,12 +163,13 @@ def _serve(console: Console, nodes: dict[str, DemoNode], *, as_json: bool) -> No
         tokens = {p: {"url": n.url, "tokens": n.tokens} for p, n in nodes.items()}
         print(json.dumps({"event": "serving", "nodes": tokens}), file=sys.stderr, flush=True)  # noqa: T201
     else:
-        table = new_table("Serving until Ctrl-C", ("party", "URL", "people (API tokens)"))
+        console.print(Rule(Text("Serving until Ctrl-C", style="bold"), align="left"))
         for party, node in nodes.items():
-            table.add_row(party, node.url, "\n".join(f"{who}: {token}" for who, token in node.tokens.items()))
-        console.print(table)
+            console.print(Text(f"{party}  {node.url}", style="bold"), soft_wrap=True)
+            for who, token in node.tokens.items():
+                console.print(Text(f"  {who:<8} {token}"), soft_wrap=True)
         console.print(
-            Text('Try: curl -H "Authorization: Bearer TOKEN" URL/api/v1/inbox  (the JPN analyst\'s token)'),
+            Text('Try: curl -H "Authorization: Bearer TOKEN" URL/api/v1/inbox  with the JPN analyst\'s token'),
             soft_wrap=True,
         )
     while True:
