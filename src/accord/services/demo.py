@@ -212,7 +212,12 @@ class _Play:
             facts["reached"] = reached
             lines.append("nothing was sealed or sent: the refusal is KOR's own decision, audited in Seoul only")
             return DemoStep(
-                key=key, title=milestone.title, source=milestone.source, on=asked_on, lines=tuple(lines), facts=facts
+                key=key,
+                title=f"{milestone.on}: {milestone.title}",
+                source=milestone.source,
+                on=asked_on,
+                lines=tuple(lines),
+                facts=facts,
             )
         release_id = str(released["release"]["id"])
         item = self.arrived(release_id)
@@ -241,7 +246,12 @@ class _Play:
             )
         lines.extend(f"  audited at {party}: {', '.join(audit[party]) or '—'}" for party in PARTIES)
         return DemoStep(
-            key=key, title=milestone.title, source=milestone.source, on=asked_on, lines=tuple(lines), facts=facts
+            key=key,
+            title=f"{milestone.on}: {milestone.title}",
+            source=milestone.source,
+            on=asked_on,
+            lines=tuple(lines),
+            facts=facts,
         )
 
     # --- the steps ---------------------------------------------------------------
