@@ -34,7 +34,7 @@ from accord.services.peers import Peers, export_descriptor
 from accord.services.people import People, PersonDraft
 from accord.services.world import init_node, load_into_registry, read_world
 
-__all__ = ["PARTIES", "DemoError", "DemoNode", "people_and_pins", "prepare"]
+__all__ = ["PARTIES", "DemoError", "DemoNode", "add_people", "pin", "prepare"]
 
 PARTIES: Final = ("KOR", "USA", "JPN")
 # Each node's people: id -> (roles, clearance in the node's own scheme, need-to-know).
@@ -124,20 +124,32 @@ class DemoNode:
     def wait_ready(self) -> None:
         """Poll /health until the node answers as its party.
 
+        A server that exits at once (its port, found free, was taken meanwhile by another
+        process) is started again on another port, twice at most: the peers pin the URL
+        only once every node answers.
+
         Raises:
-            DemoError: the server exited or did not answer within the timeout.
+            DemoError: the server exited again or did not answer within the timeout.
         """
         deadline = time.monotonic() + _START_TIMEOUT_S
-        with httpx.Client(base_url=self.url, timeout=5) as client:
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    answer = client.get("/api/v1/health")
-                    if answer.status_code == 200 and answer.json().get("party") == self.party:  # noqa: PLR2004
-                        return
-                if self.process is None or self.process.poll() is not None or time.monotonic() > deadline:
+        restarts = 2
+        while True:
+            if self.process is None or self.process.poll() is not None:
+                if restarts == 0 or time.monotonic() > deadline:
                     msg = f"the {self.party} node did not start at {self.url}"
                     raise DemoError(msg, hint=f"its log is {self.home / 'serve.log'}")
-                time.sleep(0.2)
+                restarts -= 1
+                self.stop()
+                self.port = _free_port()
+                self.start()
+            with contextlib.suppress(httpx.HTTPError):
+                answer = httpx.get(f"{self.url}/api/v1/health", timeout=5)
+                if answer.status_code == 200 and answer.json().get("party") == self.party:  # noqa: PLR2004
+                    return
+            if time.monotonic() > deadline:
+                msg = f"the {self.party} node did not answer at {self.url}"
+                raise DemoError(msg, hint=f"its log is {self.home / 'serve.log'}")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         """End its server's process group: SIGTERM, then SIGKILL after a grace period."""
@@ -246,8 +258,12 @@ def prepare(root: Path) -> list[DemoNode]:
     return [_make_node(root, party) for party in PARTIES]
 
 
-def people_and_pins(made: list[DemoNode]) -> None:
-    """Add each node's people with their tokens, and pin every node to the two others."""
+def add_people(made: list[DemoNode]) -> None:
+    """Add each node's people with their API tokens."""
     for node in made:
         _add_people(node)
+
+
+def pin(made: list[DemoNode]) -> None:
+    """Pin every node to the two others (once their servers answer: the URLs are final)."""
     _pin(made)

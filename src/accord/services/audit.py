@@ -216,7 +216,10 @@ class AuditLog(NodeService):
         )
 
     def about(self, subject: str) -> list[AuditEntry]:
-        """The entries naming ``subject`` (a record, release or obligation id), oldest first."""
+        """The entries naming ``subject`` (a record, release or obligation id), oldest first.
+
+        It reads the whole log: for tools and small logs (``accord demo``), not a hot path.
+        """
         with self._db.transaction("read the audit log") as session:
             entries = SqlAuditStore(session).entries()
         decoded = (AuditEntry.from_bytes(data) for data in entries)

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-from accord.services._demo_nodes import PARTIES, DemoError, DemoNode, people_and_pins, prepare
+from accord.services._demo_nodes import PARTIES, DemoError, DemoNode, add_people, pin, prepare
 from accord.services.audit import AuditLog
 from accord.services.history import MILESTONES, Milestone
 from accord.services.obligations import Obligations
@@ -416,9 +416,10 @@ def nodes_running(root: Path) -> Iterator[dict[str, DemoNode]]:
         made = prepare(root)
         for node in made:
             node.start()  # the servers boot (and unlock their keys) while the people are added
-        people_and_pins(made)
+        add_people(made)
         for node in made:
             node.wait_ready()
+        pin(made)
         yield {node.party: node for node in made}
     finally:
         try:
