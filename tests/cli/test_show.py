@@ -1,4 +1,4 @@
-"""``accord world show``, ``accord agreements show`` and ``accord demo`` through the entry point."""
+"""``accord world show``, ``accord agreements show`` and ``accord history`` through the entry point."""
 
 from __future__ import annotations
 
@@ -81,8 +81,8 @@ def test_agreements_show_unknown_id(accord):
     assert result.err.startswith("error: unknown agreement 'NOPE' (known: ")
 
 
-def test_demo_replays_the_history(accord):
-    result = accord("demo")
+def test_history_replays_the_dates_through_the_engine(accord):
+    result = accord("history")
     assert result.code == 0, result.err
     out = result.out
     assert "2006-07-03" in out
@@ -101,8 +101,8 @@ def test_demo_replays_the_history(accord):
     assert "KOR → JPN at KOR/MIL-II, by date" in out  # the summary table
 
 
-def test_demo_json(accord):
-    result = accord("demo", "--json")
+def test_history_json(accord):
+    result = accord("history", "--json")
     assert result.code == 0
     steps = {s["on"]: s for s in result.json()["steps"]}
     assert steps["2015-04-27"]["outcomes"][0]["via"] == "TISA"

@@ -19,6 +19,7 @@ from accord.cli.commands import (
     decide,
     demo,
     disclosures,
+    history,
     node,
     obligations,
     peers,
@@ -63,6 +64,7 @@ app.add_typer(people.app, name="people")
 app.add_typer(people.tokens_app, name="tokens")
 app.command("decide")(decide.decide)
 app.command("demo")(demo.demo)
+app.command("history")(history.history)
 app.add_typer(obligations.consent_app, name="consent")
 app.add_typer(obligations.recall_app, name="recall")
 app.add_typer(obligations.report_app, name="report-compromise")

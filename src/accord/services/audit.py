@@ -215,6 +215,16 @@ class AuditLog(NodeService):
             root=tree.root().hex(),
         )
 
+    def about(self, subject: str) -> list[AuditEntry]:
+        """The entries naming ``subject`` (a record, release or obligation id), oldest first.
+
+        It reads the whole log: for tools and small logs (``accord demo``), not a hot path.
+        """
+        with self._db.transaction("read the audit log") as session:
+            entries = SqlAuditStore(session).entries()
+        decoded = (AuditEntry.from_bytes(data) for data in entries)
+        return [e for e in decoded if subject in e.subjects]
+
     @staticmethod
     def _check_signatures(identity: NodeIdentity, checkpoints: Sequence[Signed[Checkpoint]]) -> None:
         for signed in checkpoints:

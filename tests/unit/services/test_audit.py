@@ -50,6 +50,16 @@ def test_round_trip(log, node_home):
         audit.verify_bundle(json.dumps(forged), node_json)
 
 
+def test_about_lists_the_entries_naming_a_subject_in_order(log):
+    db, audit_log = log
+    add(db, 3)
+    with db.transaction("test") as session:
+        audit.append(session, kind=EntryKind.RELEASE, actor="KOR", at=AT, subjects=("R-1", "REL-9"), meta={"n": 1})
+    assert [(e.seq, e.kind) for e in audit_log.about("R-1")] == [(1, EntryKind.ACCESS), (3, EntryKind.RELEASE)]
+    assert [e.seq for e in audit_log.about("REL-9")] == [3]
+    assert audit_log.about("R-") == []  # a whole subject, not a prefix
+
+
 def test_a_rolled_back_transaction_leaves_no_entry(log):
     db, audit_log = log
     add(db, 1)

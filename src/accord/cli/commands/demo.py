@@ -1,91 +1,176 @@
-"""``accord demo``: the 2006 → 2023 history replayed through the decision engine.
+"""``accord demo``: three real nodes (KOR, USA, JPN) play the 2006 → 2023 history over HTTP.
 
-For each dated milestone it says what a ROK record at 군사 II급비밀 could do on its way
-to Japan: on a North Korean missile topic (which TISA covers) and on another military
-topic (which it does not): allowed or not, by which route, under which agreements,
-marked how, and why. It uses the shipped dataset and no database, so it runs in a fresh
-checkout (``./scripts/demo``). It is kept apart from the other commands because the
-three-node demo will replace it.
+It makes three node homes (a temporary directory, or ``--dir``), starts each as its
+own ``accord serve`` process on 127.0.0.1, and narrates each dated step as the nodes
+play it (``services.demo``): what was asked, the decision and its reasons, the route,
+what arrived in Tokyo marked how, and what each node audited; then the three audit
+logs verified and witnessed by each other, as a table. ``--json`` prints the same as
+one JSON document. Every process it started is stopped at the end, also on an error,
+Ctrl-C or SIGTERM; the temporary directory is removed (a ``--dir`` is kept).
+``--serve`` leaves the nodes running after the story and prints their URLs and
+tokens until Ctrl-C. The engine-only replay, without nodes, is ``accord history``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 from rich.rule import Rule
 from rich.text import Text
 
 from accord.cli.commands._shared import JsonOption, new_table, print_json, stdout
-from accord.services.history import OTHER_TOPIC, TISA_TOPIC, replay
-from accord.services.world import read_world
+from accord.errors import ValidationError
+from accord.services.demo import AuditRow, DemoNode, DemoStep, nodes_running, play
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
-
-    from accord.services.history import HistoryStep, Outcome
 
 __all__ = ["demo"]
 
 INTRO = (
-    "A Republic of Korea record marked 군사 II급비밀 (KOR/MIL-II), releasable to Japan, "
-    "asked on each date: may it go from Seoul to Tokyo, by which route, and why? "
-    f"Once on {TISA_TOPIC} (a North Korean threat, within TISA) and once on {OTHER_TOPIC} "
-    "(outside TISA)."
+    "Three Accord nodes, each its own process with its own database, keys and people: "
+    "Seoul (KOR), Washington (USA) and Tokyo (JPN), pinned to each other. A KOR record "
+    "marked 군사 II급비밀 (KOR/MIL-II) is asked to go to Tokyo on the dates of the history; "
+    "every release travels over HTTP between the processes."
 )
 
 
-def demo(as_json: JsonOption = False) -> None:
-    """Replay 2006 → 2023 through the engine: what could go from Seoul to Tokyo, and how."""
-    steps = replay(read_world(None))
-    if as_json:
-        print_json({"sender": "KOR", "recipient": "JPN", "steps": [s.to_dict() for s in steps]})
-        return
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _root(directory: Path | None) -> Path:
+    if directory is None:
+        return Path(tempfile.mkdtemp(prefix="accord-demo-"))
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        msg = f"--dir {directory} is not an empty directory"
+        raise ValidationError(msg, hint="give a new or empty directory: the demo makes three node homes in it")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _node_dict(node: DemoNode) -> dict[str, Any]:
+    return {"party": node.party, "url": node.url, "port": node.port, "pid": node.pid, "home": str(node.home)}
+
+
+def demo(
+    as_json: JsonOption = False,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Leave the nodes running afterwards, print their URLs; Ctrl-C stops them.")
+    ] = False,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", metavar="DIR", help="Make the node homes here (new or empty) and keep them."),
+    ] = None,
+) -> None:
+    """Three real nodes (KOR, USA, JPN) play 2006 → 2023: releases, the hub, recall, report, audit."""
+    root = _root(directory)
+    # SIGTERM (`kill`) cleans up like Ctrl-C; SIGINT is set explicitly because a shell
+    # starts background jobs with it ignored, and the nodes must stop on it all the same.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     console = stdout()
-    console.print(Text("Accord: Seoul → Tokyo, 2006 → 2023", style="bold"))
+    started = time.monotonic()
+    steps: list[DemoStep] = []
+    try:
+        with nodes_running(root) as nodes:
+            node_list = [_node_dict(n) for n in nodes.values()]
+            if as_json:
+                print(json.dumps({"event": "nodes", "nodes": node_list}), file=sys.stderr, flush=True)  # noqa: T201
+            else:
+                _intro(console, node_list)
+
+            def shown(step: DemoStep) -> None:
+                steps.append(step)
+                if not as_json:
+                    _narrate(console, step)
+
+            rows = play(nodes, shown)
+            seconds = round(time.monotonic() - started, 1)
+            if as_json:
+                print_json(
+                    {
+                        "nodes": node_list,
+                        "steps": [s.to_dict() for s in steps],
+                        "audit": [r.to_dict() for r in rows],
+                        "seconds": seconds,
+                        "kdf": "scrypt",
+                        "serving": serve,
+                    }
+                )
+            else:
+                console.print(Rule())
+                console.print(_audit_table(rows))
+                console.print(Text(f"Played in {seconds} s; key files under the real scrypt KDF."))
+            if serve:
+                _serve(console, nodes, as_json=as_json)
+    except KeyboardInterrupt:
+        print("interrupted: every node stopped", file=sys.stderr)  # noqa: T201
+        raise typer.Exit(130) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if directory is None:
+            shutil.rmtree(root, ignore_errors=True)
+    if not as_json:
+        console.print(Text("Every node stopped." + ("" if directory is None else f" Their homes are in {root}.")))
+
+
+def _intro(console: Console, nodes: list[dict[str, Any]]) -> None:
+    console.print(Text("Accord: Seoul → Tokyo, 2006 → 2023, on three real nodes", style="bold"))
     console.print(Text(INTRO), soft_wrap=True)
-    for step in steps:
-        _narrate(console, step)
-    console.print(Rule())
-    console.print(_summary(steps))
+    table = new_table("Nodes", ("party", "URL", "pid", "home"))
+    for node in nodes:
+        table.add_row(node["party"], node["url"], str(node["pid"]), node["home"])
+    console.print(table)
 
 
-def _narrate(console: Console, step: HistoryStep) -> None:
-    console.print(Rule(Text(f"{step.on}", style="bold"), align="left"))
-    console.print(
-        Text.assemble(step.milestone.title, (f"  [{step.milestone.source}]", "dim")),
-        soft_wrap=True,
-    )
-    for outcome in (step.covered, step.other):
-        head = Text.assemble(
-            f"  {outcome.topic:<18}",
-            ("ALLOWED" if outcome.allowed else "DENIED ", "bold green" if outcome.allowed else "bold red"),
-        )
-        if outcome.allowed:
-            kind = f"hub route via {outcome.via}" if outcome.via else "direct route"
-            head.append(f"  {outcome.route_text}  ({kind}; under {', '.join(outcome.agreements)})")
-        console.print(head, soft_wrap=True)
-        pad = " " * 20
-        if outcome.label:
-            console.print(Text(f"{pad}label: {outcome.label}"), soft_wrap=True)
-        console.print(Text(f"{pad}why: {outcome.reason}"), soft_wrap=True)
+def _narrate(console: Console, step: DemoStep) -> None:
+    when = "today" if step.on is None else step.on.isoformat()
+    console.print(Rule(Text(when, style="bold"), align="left"))
+    console.print(Text.assemble((step.title, "bold"), (f"  [{step.source}]", "dim")), soft_wrap=True)
+    for line in step.lines:
+        style = "red" if "REFUSED" in line else "green" if "ALLOWED" in line else ""
+        console.print(Text(f"  {line}", style=style), soft_wrap=True)
 
 
-def _cell(outcome: Outcome) -> Text:
-    if not outcome.allowed:
-        return Text("denied", style="red")
-    where = f"via {outcome.via}" if outcome.via else ", ".join(outcome.agreements)
-    return Text(f"{outcome.route_text}\n({where})", style="green")
-
-
-def _summary(steps: tuple[HistoryStep, ...]) -> Table:
-    columns = ("date", "event", TISA_TOPIC, OTHER_TOPIC)
-    table = new_table("KOR → JPN at KOR/MIL-II, by date", columns, wrap=("event",))
-    for step in steps:
+def _audit_table(rows: list[AuditRow]) -> Any:  # noqa: ANN401 - a Rich table
+    columns = ("node", "entries", "verified", "co-signed by", "witnessed here", "alarms")
+    table = new_table("Audit logs: verified, and witnessed by the others", columns, wrap=columns[2:5])
+    for row in rows:
         table.add_row(
-            step.on.isoformat(),
-            Text(step.milestone.title),
-            _cell(step.covered),
-            _cell(step.other),
+            row.party,
+            str(row.entries),
+            f"yes, root {row.root[:8]}",
+            "\n".join(f"{p} at {n}" for p, n in sorted(row.cosigned_by.items())),
+            "\n".join(f"{p} at {n}" for p, n in sorted(row.seen.items())),
+            str(row.alarms),
         )
     return table
+
+
+def _serve(console: Console, nodes: dict[str, DemoNode], *, as_json: bool) -> None:
+    """Keep the nodes running, say where they are and how to call them, until Ctrl-C."""
+    if as_json:
+        tokens = {p: {"url": n.url, "tokens": n.tokens} for p, n in nodes.items()}
+        print(json.dumps({"event": "serving", "nodes": tokens}), file=sys.stderr, flush=True)  # noqa: T201
+    else:
+        console.print(Rule(Text("Serving until Ctrl-C", style="bold"), align="left"))
+        for party, node in nodes.items():
+            console.print(Text(f"{party}  {node.url}", style="bold"), soft_wrap=True)
+            for who, token in node.tokens.items():
+                console.print(Text(f"  {who:<8} {token}"), soft_wrap=True)
+        console.print(
+            Text('Try: curl -H "Authorization: Bearer TOKEN" URL/api/v1/inbox  with the JPN analyst\'s token'),
+            soft_wrap=True,
+        )
+    while True:
+        time.sleep(3600)
