@@ -1,10 +1,11 @@
 """Two real nodes (KOR, JPN), each ``accord serve`` on a loopback port, federating over HTTP.
 
 They pin each other with ``accord node export-descriptor --url`` and ``accord peers add``;
-KOR's background delivery sends a release to JPN and keeps JPN's receipt; with JPN down,
-``accord peers deliver`` backs off (``accord peers status`` shows it) and, JPN back, drains
-the backlog FLASH first; forged, replayed, misaddressed, stale, oversized and malformed
-POSTs to JPN's endpoint are refused with nothing stored but audit entries.
+KOR's background delivery sends a release to JPN and keeps JPN's receipt; with JPN down
+(SIGKILLed), ``accord peers deliver`` backs off (``accord peers status`` shows it) and,
+JPN started again on the same port and home, drains the backlog FLASH first; forged,
+replayed, misaddressed, stale, oversized and malformed POSTs to JPN's endpoint are
+refused with nothing stored but audit entries.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import signal
 import sqlite3
 import subprocess
 import time
@@ -65,6 +67,14 @@ class Node:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+    def kill(self) -> None:
+        """SIGKILL the server: down without a shutdown, as a crash leaves it."""
+        assert self.server is not None
+        self.server.process.send_signal(signal.SIGKILL)
+        self.server.process.wait(timeout=30)
+        self.server.stop()  # closes its client; the process is gone already
+        self.server = None
 
     def accord(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - our own entry point
@@ -141,8 +151,8 @@ def test_delivery_over_http_with_backoff_and_backlog_in_precedence_order(pair):
     )
     assert kor.rows("SELECT state FROM outbox") == [("delivered",)]
 
-    # 2. JPN down; KOR served with --no-deliver leaves the new releases alone.
-    jpn.stop()
+    # 2. JPN down (killed); KOR served with --no-deliver leaves the new releases alone.
+    jpn.kill()
     kor.stop()
     kor.start("--no-deliver")
     routine = kor.release(jpn, title="routine summary")

@@ -23,6 +23,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session
 
 from accord.errors import StorageError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: the SQLite lease is this process's only
+    fcntl = None  # type: ignore[assignment]
 from accord.storage.sql import make_engine, migrate, redact
 
 __all__ = ["Database", "NodeService"]
@@ -78,17 +83,15 @@ class Database:
         """Whether this process holds the lease ``name`` for the block (never waits).
 
         On PostgreSQL a session advisory lock on a connection of its own, so worker
-        processes sharing the database exclude each other; elsewhere (SQLite, served by
-        one worker) a lock of this process. Released at the end of the block.
+        processes sharing the database exclude each other; on SQLite an exclusive
+        ``flock`` on a lock file beside the database file, so ``accord serve`` and
+        ``accord peers deliver`` on one node exclude each other too (an in-memory
+        database: a lock of this process). Released at the end of the block, and by
+        the operating system or the database when the holder dies.
         """
         if self._engine.dialect.name != "postgresql":
-            lock = _LOCAL_LEASES.setdefault(name, threading.Lock())
-            held = lock.acquire(blocking=False)
-            try:
+            with self._file_lease(name) as held:
                 yield held
-            finally:
-                if held:
-                    lock.release()
             return
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         with self._errors("take a lease in"), self._engine.connect() as connection:
@@ -100,6 +103,37 @@ class Database:
                 if held:
                     connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     connection.commit()
+
+    @contextmanager
+    def _file_lease(self, name: str) -> Iterator[bool]:
+        where = self._engine.url.database
+        if not where or where == ":memory:" or fcntl is None:
+            lock = _LOCAL_LEASES.setdefault(name, threading.Lock())
+            held = lock.acquire(blocking=False)
+            try:
+                yield held
+            finally:
+                if held:
+                    lock.release()
+            return
+        digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+        path = Path(f"{where}.lease-{digest}")
+        try:
+            handle = path.open("a+b")
+        except OSError as e:
+            msg = f"cannot open the lease file {path}: {e.strerror}"
+            raise StorageError(msg, hint="the node's database folder must be writable") from e
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                held = False  # another process (or another open lease here) holds it
+            try:
+                yield held
+            finally:
+                if held:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _require_schema(self) -> None:
         """Fail with the fix when the schema is missing or older than this code needs."""

@@ -7,9 +7,9 @@ nothing but one audit entry with the reason, and the caller gets one opaque
 ``RejectedError``. An accepted message is handled by type (a release goes to
 ``Releases.receive``, which re-runs the decision with this node's agreements; a
 key rotation re-pins the sender; a receipt settles what this node sent; checkpoints
-and cosignatures go to ``services.witness``) and answered
-with a signed receipt, kept with the message id so that the same message again gets
-the same receipt and changes nothing. :meth:`Inbound.import_bundle` does this for
+and cosignatures go to ``services.witness``) and answered with a signed receipt,
+kept with the message id so that the same message again, even two copies at once,
+gets the same receipt and changes nothing. :meth:`Inbound.import_bundle` does this for
 every envelope of a bundle (through :meth:`accept_many`, which stores the plain
 releases of a batch in one transaction), queuing the receipts for the way back.
 """
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from accord.audit.entry import EntryKind
 from accord.canonical import canonical_bytes
 from accord.domain.world import World
-from accord.errors import Error, IntegrityError, ValidationError
+from accord.errors import Error, IntegrityError, StorageError, ValidationError
 from accord.federation.bundle import MAX_BUNDLE_BYTES, read_bundle
 from accord.federation.messages import MAX_ENVELOPE_BYTES, Envelope, MessageType, RejectedError, new_envelope
 from accord.federation.trust import Freshness, PeerDescriptor, check_inbound, rotated
@@ -44,7 +44,7 @@ from accord.services.releases import Releases
 from accord.services.witness import WITNESS_TYPES
 from accord.services.witness import handle as witness
 from accord.storage.federation import OutboxState, PinnedPeer, ReceiptOutcome, SeenMessage, stamp
-from accord.storage.sql import SqlFederationStore
+from accord.storage.sql import SqlFederationStore, SqlReleaseStore
 
 __all__ = ["MAX_ENVELOPE_BYTES", "Accepted", "BundleImport", "Freshness", "Inbound"]
 
@@ -116,6 +116,36 @@ class Inbound(NodeService):
             RejectedError: refused before handling (audited; nothing else stored).
         """
         at = at or utc_now()
+        try:
+            return self._accept(
+                data,
+                world=world,
+                node=node,
+                at=at,
+                freshness=freshness,
+                max_bytes=max_bytes,
+                queue_receipt=queue_receipt,
+            )
+        except ValidationError:
+            # Another worker (or an earlier try of this sender still running) accepted the
+            # same message meanwhile, and its seen-message row refused ours: our
+            # transaction rolled back whole, so answer as the duplicate it now is.
+            again = self._answered_meanwhile(data, max_bytes=max_bytes, queue_receipt=queue_receipt, at=at)
+            if again is None:
+                raise
+            return again
+
+    def _accept(  # noqa: PLR0913 - accept's arguments
+        self,
+        data: bytes,
+        *,
+        world: World,
+        node: UnlockedNode,
+        at: dt.datetime,
+        freshness: Freshness | None,
+        max_bytes: int,
+        queue_receipt: bool,
+    ) -> Accepted:
         me = node.identity.party
         try:
             envelope = Envelope.from_bytes(data, max_bytes=max_bytes)
@@ -225,19 +255,7 @@ class Inbound(NodeService):
         digest = hashlib.sha256(data).hexdigest()
         seen = SqlFederationStore(session).seen(envelope.id)
         if seen is not None:
-            if seen.digest != digest or seen.sender != envelope.sender:
-                msg = f"replay: message id {envelope.id} was accepted before with other content"
-                raise RejectedError(msg)
-            if queue_receipt and seen.receipt is not None:
-                _requeue(session, seen, at=at)
-            return Accepted(
-                id=envelope.id,
-                type=envelope.type,
-                sender=envelope.sender,
-                outcome=seen.outcome,
-                new=False,
-                receipt=seen.receipt,
-            )
+            return _duplicate(session, envelope, seen, digest, queue_receipt=queue_receipt, at=at)
         if envelope.type not in _HANDLED:
             msg = f"{envelope.type.value} messages are not handled by this node yet"
             raise RejectedError(msg)
@@ -295,8 +313,15 @@ class Inbound(NodeService):
                 message.to_bytes(), world=world, node=node, sender=identity_of(sender), originator=originator, at=at
             )
             outcome, release_id = ReceiptOutcome.ACCEPTED, received.release.id
+        except StorageError:
+            raise  # the database failed, not the message: no receipt, the sender retries
         except Error:
-            outcome, release_id = ReceiptOutcome.REFUSED, None
+            # Refused, unless another worker stored this very message meanwhile (its
+            # insert won the race and refused ours): then it is accepted.
+            with self._db.transaction("read the stored release") as session:
+                stored = SqlReleaseStore(session).by_message(message.message_id)
+            outcome = ReceiptOutcome.REFUSED if stored is None else ReceiptOutcome.ACCEPTED
+            release_id = None if stored is None else stored.id
         with self._db.transaction("answer the release") as session:
             receipt = self._answer(session, envelope, data, outcome, node=node, at=at, queue_receipt=queue_receipt)
         return Accepted(
@@ -495,6 +520,20 @@ class Inbound(NodeService):
         rejected = len(results) - len(accepted)
         return BundleImport(bundle_id=bundle.id, sender=bundle.sender, accepted=accepted, rejected=rejected)
 
+    def _answered_meanwhile(
+        self, data: bytes, *, max_bytes: int, queue_receipt: bool, at: dt.datetime
+    ) -> Accepted | None:
+        """The duplicate's answer if the same bytes were accepted meanwhile; ``None`` if not."""
+        try:
+            envelope = Envelope.from_bytes(data, max_bytes=max_bytes)
+        except RejectedError:
+            return None
+        with self._db.transaction("answer the duplicate") as session:
+            seen = SqlFederationStore(session).seen(envelope.id)
+            if seen is None or (seen.digest, seen.sender) != (hashlib.sha256(data).hexdigest(), envelope.sender):
+                return None
+            return _duplicate(session, envelope, seen, seen.digest, queue_receipt=queue_receipt, at=at)
+
     def _refused(self, reason: str, data: bytes, *, at: dt.datetime, me: str) -> None:
         with self._db.transaction("audit the refused message") as session:
             audit.append(
@@ -531,6 +570,25 @@ def _remember(  # noqa: PLR0913 - the fields of a seen message
             outcome=outcome,
             receipt=receipt,
         )
+    )
+
+
+def _duplicate(  # noqa: PLR0913 - the message, what was seen and how to answer
+    session: Session, envelope: Envelope, seen: SeenMessage, digest: str, *, queue_receipt: bool, at: dt.datetime
+) -> Accepted:
+    """The answer to a message id seen before: its first receipt, or a refusal if the bytes differ."""
+    if seen.digest != digest or seen.sender != envelope.sender:
+        msg = f"replay: message id {envelope.id} was accepted before with other content"
+        raise RejectedError(msg)
+    if queue_receipt:
+        _requeue(session, seen, at=at)
+    return Accepted(
+        id=envelope.id,
+        type=envelope.type,
+        sender=envelope.sender,
+        outcome=seen.outcome,
+        new=False,
+        receipt=seen.receipt,
     )
 
 

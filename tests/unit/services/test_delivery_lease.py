@@ -1,10 +1,15 @@
 """``Database.lease``: one holder per name at a time, never waiting; across connections on
-PostgreSQL (an advisory lock), within the process on SQLite; released at the end of the block.
+PostgreSQL (an advisory lock), across processes on SQLite (a file lock beside the database,
+so ``accord peers deliver`` beside ``accord serve`` skips a peer being delivered); released
+at the end of the block, and when the holding process is killed.
 The delivery loop starts again after a stop (an app's lifespan may run more than once).
 """
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
 import uuid
 
@@ -32,6 +37,41 @@ def test_sqlite_lease_is_exclusive_within_the_process(tmp_path):
     url = f"sqlite:///{tmp_path / 'lease.db'}"
     with Database(database_url=url) as first, Database(database_url=url) as second:
         check_exclusive(first, second)
+
+
+HOLDER = """
+import sys, time
+from accord.services._database import Database
+with Database(database_url=sys.argv[1]) as db, db.lease(sys.argv[2]) as held:
+    print("held" if held else "not held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_sqlite_lease_excludes_another_process_until_it_dies(tmp_path):
+    url = f"sqlite:///{tmp_path / 'lease.db'}"
+    name = "accord.outbox.JPN"
+    holder = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", HOLDER, url, name], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with Database(database_url=url) as db:
+            with db.lease(name) as held:
+                assert not held  # the other process delivers this peer: skip it
+            with db.lease("accord.outbox.USA") as other:
+                assert other
+            holder.send_signal(signal.SIGKILL)  # killed mid-run: the system releases its lock
+            holder.wait(timeout=30)
+            with db.lease(name) as held:
+                assert held
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
 
 
 @pytest.mark.postgres
