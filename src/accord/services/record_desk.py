@@ -32,7 +32,7 @@ from accord.services.peers import Peers
 from accord.services.records import RecordDraft, Records
 from accord.services.releases import ReleaseRequest, Releases, write_message_file
 from accord.services.world import open_world
-from accord.storage.values import MAX_PAGE, Release
+from accord.storage.values import MAX_PAGE, Release, check_page
 
 __all__ = [
     "CreatedRecord",
@@ -365,7 +365,6 @@ class RemoteRecordDesk:
 
     def _pages(self, path: str, *, after: str | None, limit: int) -> tuple[Sequence[dict[str, Any]], bool]:
         """Up to ``limit`` items of a list, page by page, and whether there are more."""
-        limit = max(1, min(limit, MAX_PAGE - 1))  # as the local lists bound it
         items: builtins.list[dict[str, Any]] = []
         cursor = encode_cursor(after)
         while True:
@@ -380,6 +379,7 @@ class RemoteRecordDesk:
 
     def list(self, *, after: str | None, limit: int) -> RecordRows:
         """``GET /records``: the records the holder may see."""
+        limit = max(1, min(limit, MAX_PAGE - 1))  # as Records.list bounds it
         items, more = self._pages("/records", after=after, limit=limit)
         rows = tuple(RecordRow.from_dict(i) for i in items)
         return RecordRows(items=rows, next_cursor=rows[-1].id if more and rows else None)
@@ -418,6 +418,7 @@ class RemoteRecordDesk:
 
     def releases(self, *, received: bool, after: str | None, limit: int) -> tuple[ReleaseRow, ...]:
         """``GET /inbox`` or ``/releases/sent``: those the holder may open or whose record they may see."""
+        check_page(limit)  # as the local list refuses it
         items, _ = self._pages("/inbox" if received else "/releases/sent", after=after, limit=limit)
         return tuple(ReleaseRow.from_dict(i) for i in items)
 
