@@ -10,7 +10,9 @@ server and ``--person ...`` locally; the tests pick the same person both ways.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -232,6 +234,12 @@ def test_refusals_say_what_to_check_and_change_nothing(kor, tmp_path):
     )
     assert (revoked.code, revoked.err) == (wrong.code, wrong.err)
     assert issued["token"] not in revoked.err
+    expiring = ok(kor.local("tokens", "issue", "--person", "low", "--json", ACCORD_PERSON_PASSWORD=PASSWORD)).json()
+    with contextlib.closing(sqlite3.connect(kor.home / "accord.db")) as db, db:  # its expiry, moved into the past
+        (expires,) = db.execute("SELECT expires_at FROM api_tokens WHERE id = ?", (expiring["id"],)).fetchone()
+        db.execute("UPDATE api_tokens SET expires_at = ? WHERE id = ?", ("2020" + expires[4:], expiring["id"]))
+    expired = run(base_env(kor.nowhere, ACCORD_TOKEN=expiring["token"]), "records", "list", "--server", kor.server.base)
+    assert (expired.code, expired.err) == (wrong.code, wrong.err)
     # No token at all; ACCORD_SERVER instead of --server.
     none = run(base_env(kor.nowhere, ACCORD_SERVER=kor.server.base), "records", "list")
     assert none.code == 2
