@@ -252,6 +252,36 @@ def test_refusals_say_what_to_check_and_change_nothing(kor, tmp_path):
     assert "--portion-file is not available with --server" in files.err
 
 
+def test_without_keys_the_release_goes_to_the_pinned_peer_both_ways(kor, tmp_path):
+    descriptor = tmp_path / "jpn.descriptor"
+    exported = ok(kor.jpn.local("node", "export-descriptor", "--out", str(descriptor)))
+    fingerprint = exported.err.split("fingerprint ")[1].split()[0]
+    ok(kor.local("peers", "add", str(descriptor), "--fingerprint", fingerprint))
+    record_id = ok(kor.local(*create_args("Queued for JPN", "KOR/MIL-II:JPN:queued text"))).json()["id"]
+    args = ("records", "release", record_id, "--to", "JPN", "--on", "2017-01-01", "--json")
+    local, remote = ok(kor.local(*args)).json(), ok(kor.remote("lee", *args)).json()
+    for outcome in (local, remote):
+        del outcome["release"]["id"], outcome["release"]["message_id"]
+    assert local == remote
+    assert remote["release"]["next_hop"] == "JPN"
+    same(kor.local("records", "sent", "--json"), kor.remote("lee", "records", "sent", "--json"))
+    # A record with a file portion: sealed and queued on the node, but no message file without its parts.
+    attachment = tmp_path / "map.bin"
+    attachment.write_bytes(b"\x00\x01 a map")
+    with_file = ok(
+        kor.local(
+            "records", "create", "--title", "With a map", "--topic", "dprk-missile",
+            "--portion-file", f"KOR/MIL-II:JPN:{attachment}", "--json",
+        )
+    ).json()["id"]  # fmt: skip
+    out = tmp_path / "with-file.msg"
+    refused = kor.remote("lee", "records", "release", with_file, "--to", "JPN", "--on", "2017-01-01", "--out", str(out))
+    assert refused.code == 2
+    assert "carries file portions" in refused.err
+    assert "accord export" in refused.err
+    assert not out.exists()
+
+
 def test_an_unreachable_server_says_what_to_check(kor):
     env = base_env(kor.nowhere, ACCORD_TOKEN=kor.tokens["kim"])
     down = run(env, "records", "list", "--server", f"http://127.0.0.1:{free_port()}")
