@@ -16,6 +16,7 @@ HTTP statuses in exactly one place.
     ├── FederationError            talking to a peer node
     │   └── PeerUnreachableError   the peer did not answer (the outbox retries later)
     ├── ConflictError              changed meanwhile: a disclosure request someone already decided
+    ├── ServerUnreachableError     the CLI's ``--server`` did not answer (address, TLS trust, not running)
     ├── AuthenticationError        opaque: unknown, wrong, expired, revoked or locked credentials
     └── PermissionDeniedError      the person's roles (or the token's scopes) do not allow the action
 
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidTransitionError",
     "PeerUnreachableError",
     "PermissionDeniedError",
+    "ServerUnreachableError",
     "StorageError",
     "UnknownReferenceError",
     "ValidationError",
@@ -111,6 +113,10 @@ class PeerUnreachableError(FederationError):
 
 class ConflictError(Error):
     """The thing acted on changed meanwhile, e.g. a request another officer already decided; nothing was changed."""
+
+
+class ServerUnreachableError(Error):
+    """A node's HTTP API (the CLI's ``--server``) could not be reached or did not answer as one."""
 
 
 class AuthenticationError(Error):

@@ -1,23 +1,21 @@
 """Cursor pagination: opaque cursors, a bounded ``limit``, and the ``{items, next_cursor}`` page.
 
-A cursor is the URL-safe base64 of a small JSON object holding the key of the last
-item of the page before (a record or release id, in insertion order), so a page stays
-the same when items are added after it. Clients must treat it as opaque; one that does
-not decode is a 400-family problem, never a server error. The services decide what a
+A cursor (``services.cursors``, the one codec) wraps the key of the last item of the
+page before (a record or release id, in insertion order), so a page stays the same
+when items are added after it. Clients must treat it as opaque; one that does not
+decode is a 400-family problem, never a server error. The services decide what a
 key means and refuse keys that are not theirs.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Sequence
 from typing import Annotated, Final, TypeVar
 
 from fastapi import Query
 
 from accord.errors import ValidationError
+from accord.services.cursors import BAD_CURSOR, decode_cursor, encode_cursor
 
 __all__ = ["MAX_LIMIT", "Cursor", "Limit", "decode_cursor", "encode_cursor", "page_of"]
 
@@ -32,34 +30,6 @@ Cursor = Annotated[
 ]
 
 
-def encode_cursor(key: str | None) -> str | None:
-    """The opaque cursor of ``key`` (``None`` stays ``None``: the last page)."""
-    if key is None:
-        return None
-    raw = json.dumps({"after": key}, separators=(",", ":")).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    """The key inside ``cursor``.
-
-    Raises:
-        ValidationError: not a cursor this API gave.
-    """
-    if cursor is None:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        value = None
-    key = value.get("after") if isinstance(value, dict) else None
-    if not isinstance(key, str) or not key or len(key) > 256:  # noqa: PLR2004 - ids are short
-        msg = "that cursor does not belong to this list"
-        raise ValidationError(msg, hint="pass the next_cursor of the previous page as it was, or start again without")
-    return key
-
-
 def page_of(
     rows: Sequence[T], key: Callable[[T], str], *, cursor: str | None, limit: int
 ) -> tuple[list[T], str | None]:
@@ -70,8 +40,7 @@ def page_of(
     after = decode_cursor(cursor)
     start = 0 if after is None else next((i + 1 for i, r in enumerate(rows) if key(r) == after), -1)
     if start < 0:
-        msg = "that cursor does not belong to this list"
-        raise ValidationError(msg, hint="start again without a cursor")
+        raise ValidationError(BAD_CURSOR, hint="start again without a cursor")
     chunk = list(rows[start : start + limit])
     more = start + limit < len(rows)
     return chunk, encode_cursor(key(chunk[-1])) if more and chunk else None

@@ -85,12 +85,16 @@ class RecordIn(_In):
 
 
 class ReleaseIn(_In):
-    """Release a record of this node to ``recipient`` through the node ``next_hop`` describes."""
+    """Release a record of this node to ``recipient`` through the node ``next_hop`` describes (or a pinned peer)."""
 
     record_id: Short
     recipient: Code
     on: dt.date | None = None
-    next_hop: dict[str, Any] = Field(description="The node.json of the route's first node (recipient or hub).")
+    next_hop: dict[str, Any] | None = Field(
+        default=None,
+        description="The node.json of the route's first node (recipient or hub); "
+        "omitted: the node's pinned peer, and the release waits in its outbox for delivery.",
+    )
 
 
 class ConsentIn(_In):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from accord.audit.entry import EntryKind
+from accord.crypto import NodePublicKeys
 from accord.domain.world import World
 from accord.errors import UnknownReferenceError
 from accord.federation.delivery import Backoff
@@ -31,7 +32,7 @@ from accord.services import audit
 from accord.services._database import NodeService
 from accord.services.inbound import Inbound
 from accord.services.node import UnlockedNode, utc_now
-from accord.services.outbox import Delivery, Outbox
+from accord.services.outbox import Delivery, Outbox, pinned_descriptors
 from accord.storage.sql import SqlFederationStore
 
 __all__ = ["FEDERATION_PATH", "DeliveryLoop", "DeliveryOptions", "Exchange"]
@@ -58,6 +59,11 @@ class DeliveryOptions:
 
 class Exchange(NodeService):
     """This node's HTTP federation endpoint and delivery runs."""
+
+    def next_hops(self) -> dict[str, NodePublicKeys]:
+        """The current public keys of every pinned peer, by party: what a release queued for delivery seals for."""
+        with self._db.transaction("read the pinned peers") as session:
+            return {party: d.public for party, d in pinned_descriptors(session).items()}
 
     def receive(self, body: bytes, *, world: World, node: UnlockedNode, at: dt.datetime | None = None) -> bytes:
         """Accept a posted batch; the response body (receipts, refusals opaque).

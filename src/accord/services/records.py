@@ -499,13 +499,22 @@ class Records(NodeService):
         items = tuple(shown[:limit])
         return Page(items=items, next_cursor=items[-1].record.id if len(shown) > limit else None)
 
-    def get_for(
-        self, person: Person, record_id: str, *, world: World, node: UnlockedNode, at: dt.datetime | None = None
+    def get_for(  # noqa: PLR0913 - who, what, the world and keys, when, and whether to open the bodies
+        self,
+        person: Person,
+        record_id: str,
+        *,
+        world: World,
+        node: UnlockedNode,
+        at: dt.datetime | None = None,
+        bodies: bool = True,
     ) -> RecordView:
         """A record as ``person`` may see it: the portions they are cleared for, with their text.
 
         The read is audited with the person, allowed or refused. A record the person
-        may not see is refused exactly as a record that does not exist.
+        may not see is refused exactly as a record that does not exist. With
+        ``bodies=False`` only the markings come back (what the list shows), nothing is
+        decrypted and nothing audited.
 
         Raises:
             UnknownReferenceError: no such record, or one the person may not see.
@@ -516,13 +525,15 @@ class Records(NodeService):
             store = SqlRecordStore(session)
             stored = store.get(record_id)
             part = visible_part(person, stored.record, holder=party, world=world, on=at.date()) if stored else None
-            encrypted = store.bodies(record_id) if part is not None else {}
+            encrypted = store.bodies(record_id) if part is not None and bodies else {}
         meta: dict[str, MetaValue] = {"action": "record.read", "person": person.id[:_MAX_REASON]}
         if stored is None or part is None:
-            if stored is not None:
+            if stored is not None and bodies:
                 self._audit_read(node, record_id, at=at, meta=meta | {"outcome": "refused"})
             msg = f"no record {record_id!r} on this node"
             raise UnknownReferenceError(msg, hint="the records list shows the records you may see")
+        if not bodies:
+            return RecordView(stored=replace(stored, record=part))
         texts: dict[str, str] = {}
         views: dict[str, FileView] = {}
         names = files.file_names(encrypted)

@@ -45,9 +45,14 @@ def get_record(
     record_id: str,
     held: Annotated[Node, Depends(node)],
     principal: Annotated[Principal, allow(Action.RECORD_READ)],
+    bodies: Annotated[  # noqa: FBT002 - a query parameter, named by FastAPI
+        bool, Query(description="false: the markings of the portions you are cleared for only (not audited).")
+    ] = True,
 ) -> dict[str, object]:
-    """One record with the text of the portions you are cleared for (audited)."""
-    view = held.records.get_for(principal.person, record_id, world=held.world().world, node=held.unlocked, at=when())
+    """One record with the text of the portions you are cleared for (audited); ``bodies=false``: markings only."""
+    view = held.records.get_for(
+        principal.person, record_id, world=held.world().world, node=held.unlocked, at=when(), bodies=bodies
+    )
     return view.to_dict()
 
 

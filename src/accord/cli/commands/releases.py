@@ -10,19 +10,21 @@ and stores it; a refusal is one opaque error whose reason is in the audit log.
 need-to-know allow it (exit 1 when refused), saving file portions into ``--out DIR``;
 every attempt is audited. A file portion's encrypted file travels beside the message
 file ``M`` as ``M.parts/<portion>.enc``, written by ``release --out`` and read by
-``receive``. Accounts come
-later: until then the operator states the person's details on the command line.
-All but ``inbox`` and ``sent`` need ``$ACCORD_KEY_PASSPHRASE``.
+``receive``. Locally the operator states the reader's details on the command line.
+All but ``inbox`` and ``sent`` need ``$ACCORD_KEY_PASSPHRASE``. With ``--server URL``
+(or ``$ACCORD_SERVER``) all but ``receive`` run on a node's HTTP API as the holder of
+the API token, and need nothing local (``cli/commands/_server.py``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
+from accord.cli.commands._server import CaCertOption, ServerOption, TokenFileOption, record_desk
 from accord.cli.commands._shared import (
     EXIT_DENIED,
     JsonOption,
@@ -37,14 +39,13 @@ from accord.cli.commands._shared import (
 from accord.errors import ValidationError
 from accord.services.decisions import parse_date
 from accord.services.node import read_identity_file, unlock
-from accord.services.peers import Peers
+from accord.services.record_desk import RecordDesk
 from accord.services.releases import (
     ReleaseRequest,
     Releases,
     parts_directory,
     person_from_options,
     read_message_file,
-    write_message_file,
 )
 
 __all__ = ["inbox", "open_release", "receive", "release", "sent"]
@@ -75,49 +76,51 @@ def release(
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Write the sealed message to FILE.")] = None,
     on: OnOption = None,
     world: WorldOption = None,
+    server: ServerOption = None,
+    token_file: TokenFileOption = None,
+    ca_cert: CaCertOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Release a record of this node: decide, seal for the next node, store and audit."""
+    """Release a record of this node: decide, seal for the next node, store and audit.
+
+    With --server the token's holder releases it (a disclosure officer: release.approve).
+    """
     date = parse_date(on, field="--on")
-    next_hops = {(hop := read_identity_file(keys)).party: hop.public} if keys is not None else None
-    if out is not None and out.exists():
-        msg = f"{out} exists; refusing to overwrite it"
-        raise ValidationError(msg, hint="choose another --out path")
-    loaded = open_cli_world(world)
-    current = settings()
-    node = unlock(current.home, _passphrase())
-    if next_hops is None:
-        with Peers.open(database_url=current.resolved_database_url, home=current.home) as peers:
-            next_hops = peers.next_hops()
+    next_hop = read_identity_file(keys) if keys is not None else None
     request = ReleaseRequest(record_id=record_id, recipient=to.upper(), on=date)
-    with _releases() as service:
-        (outcome,) = service.release_many([request], world=loaded.world, node=node, next_hops=next_hops)
-    if outcome.message is not None and out is not None:
-        write_message_file(out, outcome.message, outcome.attachments)
+    with record_desk(server=server, token_file=token_file, ca_cert=ca_cert, world=world) as desk:
+        outcome = desk.release(request, next_hop=next_hop, out=out)
     if json_output:
-        print_json(outcome.to_dict() | {"out": str(out) if out else None})
+        print_json(outcome.to_dict())
     else:
-        console = stdout()
-        decision = outcome.decision
-        if outcome.release is None:
-            console.print(Text(f"DENIED: {record_id} may not go to {decision.recipient} on {date}"), soft_wrap=True)
-            for reason in decision.reasons:
-                console.print(Text(f"  - {reason}"), soft_wrap=True)
-        else:
-            console.print(Text(f"Sealed release {outcome.release.id} via {' > '.join(decision.route)}"), soft_wrap=True)
-            if decision.label is not None:
-                console.print(Text(f"  marked: {decision.label.text()}"), soft_wrap=True)
-            console.print(
-                Text(
-                    f"  portions released {', '.join(decision.released_portions)}; "
-                    f"withheld {', '.join(decision.withheld_portions) or 'none'}"
-                ),
-                soft_wrap=True,
-            )
-            if out is not None:
-                console.print(Text(f"  message written to {out}"), soft_wrap=True)
-    if outcome.release is None:
+        _print_release(outcome.data, record_id=record_id, out=outcome.out)
+    if not outcome.allowed:
         raise typer.Exit(EXIT_DENIED)
+
+
+def _print_release(data: dict[str, Any], *, record_id: str, out: Path | None) -> None:
+    """A release's outcome (``ReleaseOutcome.to_dict``) as lines."""
+    console = stdout()
+    decision = data["decision"]
+    if data.get("release") is None:
+        console.print(
+            Text(f"DENIED: {record_id} may not go to {decision['recipient']} on {decision['on']}"), soft_wrap=True
+        )
+        for reason in decision["reasons"]:
+            console.print(Text(f"  - {reason}"), soft_wrap=True)
+        return
+    console.print(Text(f"Sealed release {data['release']['id']} via {' > '.join(decision['route'])}"), soft_wrap=True)
+    if decision.get("recipient_label") is not None:
+        console.print(Text(f"  marked: {decision['recipient_label']['text']}"), soft_wrap=True)
+    console.print(
+        Text(
+            f"  portions released {', '.join(decision['released_portions'])}; "
+            f"withheld {', '.join(decision['withheld_portions']) or 'none'}"
+        ),
+        soft_wrap=True,
+    )
+    if out is not None:
+        console.print(Text(f"  message written to {out}"), soft_wrap=True)
 
 
 def receive(
@@ -156,21 +159,9 @@ def receive(
     )
 
 
-def _list(*, received: bool, after: str | None, limit: int, json_output: bool) -> None:
-    with _releases() as service:
-        items = service.list(received=received, after=after, limit=limit)
-    rows = [
-        {
-            "id": r.id,
-            "record_id": r.record_id,
-            "sender": r.sender,
-            "recipient": r.recipient,
-            "route": ">".join(r.route),
-            "on": r.on.isoformat(),
-            "state": r.state.value,
-        }
-        for r in items
-    ]
+def _list(*, received: bool, after: str | None, limit: int, json_output: bool, desk: RecordDesk) -> None:
+    with desk:
+        rows = [r.to_dict() for r in desk.releases(received=received, after=after, limit=limit)]
     if json_output:
         print_json({"releases": rows})
         return
@@ -184,20 +175,46 @@ AfterOption = Annotated[str | None, typer.Option("--after", metavar="ID", help="
 LimitOption = Annotated[int, typer.Option("--limit", help="At most this many releases.")]
 
 
-def inbox(after: AfterOption = None, limit: LimitOption = 50, json_output: JsonOption = False) -> None:
-    """List the releases received here (no passphrase needed; no content shown)."""
-    _list(received=True, after=after, limit=limit, json_output=json_output)
+def inbox(
+    after: AfterOption = None,
+    limit: LimitOption = 50,
+    server: ServerOption = None,
+    token_file: TokenFileOption = None,
+    ca_cert: CaCertOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List the releases received here (no passphrase needed; no content shown).
+
+    With --server: those the token's holder may open.
+    """
+    desk = record_desk(server=server, token_file=token_file, ca_cert=ca_cert)
+    _list(received=True, after=after, limit=limit, json_output=json_output, desk=desk)
 
 
-def sent(after: AfterOption = None, limit: LimitOption = 50, json_output: JsonOption = False) -> None:
-    """List the releases sent from here."""
-    _list(received=False, after=after, limit=limit, json_output=json_output)
+def sent(
+    after: AfterOption = None,
+    limit: LimitOption = 50,
+    server: ServerOption = None,
+    token_file: TokenFileOption = None,
+    ca_cert: CaCertOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List the releases sent from here.
+
+    With --server: those of records the token's holder may see.
+    """
+    desk = record_desk(server=server, token_file=token_file, ca_cert=ca_cert)
+    _list(received=False, after=after, limit=limit, json_output=json_output, desk=desk)
 
 
 def open_release(
     release_id: Annotated[str, typer.Argument(metavar="RELEASE_ID")],
-    person: Annotated[str, typer.Option("--person", metavar="ID", help="Who is reading.")],
-    nationality: Annotated[str, typer.Option("--nationality", metavar="PARTY", help="Their nationality.")],
+    person: Annotated[
+        str | None, typer.Option("--person", metavar="ID", help="Who is reading (not with --server).")
+    ] = None,
+    nationality: Annotated[
+        str | None, typer.Option("--nationality", metavar="PARTY", help="Their nationality (not with --server).")
+    ] = None,
     clearance: Annotated[
         str | None, typer.Option("--clearance", metavar="LEVEL", help="Their clearance, a level of their scheme.")
     ] = None,
@@ -207,24 +224,34 @@ def open_release(
     out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Save the file portions into DIR.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files of the same name in DIR.")] = False,
     world: WorldOption = None,
+    server: ServerOption = None,
+    token_file: TokenFileOption = None,
+    ca_cert: CaCertOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Show a received release to a person, if nationality, clearance and need-to-know allow."""
-    who = person_from_options(
-        person_id=person, nationality=nationality, clearance=clearance, need_to_know=need_to_know or ()
-    )
-    loaded = open_cli_world(world)
-    node = unlock(settings().home, _passphrase())
-    with _releases() as service:
-        opened = service.read(release_id, person=who, world=loaded.world, node=node, out=out, force=force)
-    data = opened.to_dict()
+    """Show a received release to a person, if nationality, clearance and need-to-know allow.
+
+    Locally the operator says who reads (--person and --nationality, with --clearance and
+    --need-to-know); with --server the reader is the token's holder, and a release they
+    may not open answers like one that does not exist.
+    """
+    who = None
+    if any(v is not None for v in (person, nationality, clearance, need_to_know)):
+        if person is None or nationality is None:
+            msg = "--person and --nationality go together: they say who is reading"
+            raise ValidationError(msg)
+        who = person_from_options(
+            person_id=person, nationality=nationality, clearance=clearance, need_to_know=need_to_know or ()
+        )
+    with record_desk(server=server, token_file=token_file, ca_cert=ca_cert, world=world) as desk:
+        opened = desk.open(release_id, person=who, out=out, force=force)
     if json_output:
-        print_json(data)
+        print_json(opened.data)
     else:
         console = stdout()
-        if not opened.access:
-            console.print(Text(f"REFUSED: {who.id} may not open release {release_id}"), soft_wrap=True)
-            for reason in opened.access.reasons:
+        if not opened.allowed:
+            console.print(Text(f"REFUSED: {opened.data['person']} may not open release {release_id}"), soft_wrap=True)
+            for reason in opened.data["reasons"]:
                 console.print(Text(f"  - {reason}"), soft_wrap=True)
         else:
             console.print(Text(opened.banner()), soft_wrap=True)
@@ -233,5 +260,5 @@ def open_release(
             for row in opened.portion_rows():
                 table.add_row(*row)
             console.print(table)
-    if not opened.access:
+    if not opened.allowed:
         raise typer.Exit(EXIT_DENIED)
