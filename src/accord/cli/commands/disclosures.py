@@ -27,15 +27,17 @@ from accord.cli.commands._shared import (
     WorldOption,
     new_table,
     open_cli_world,
+    passphrase,
     print_json,
     settings,
     stdout,
+    unlock,
 )
 from accord.config import Settings
 from accord.errors import ValidationError
 from accord.services.decisions import parse_date
 from accord.services.disclosures import DisclosureDeniedError, Disclosures, DisclosureView
-from accord.services.node import UnlockedNode, read_identity_file, unlock
+from accord.services.node import UnlockedNode, read_identity_file
 from accord.services.people import Action, People, Person, Principal
 from accord.services.releases import write_message_file
 
@@ -81,7 +83,7 @@ def _keys() -> UnlockedNode | None:
     current = settings()
     if current.key_passphrase is None:
         return None
-    return unlock(current.home, current.key_passphrase.get_secret_value(), unsafe_fast_kdf=current.unsafe_fast_kdf)
+    return unlock(current.home, current.key_passphrase.get_secret_value())
 
 
 def record_author() -> Person | None:
@@ -281,8 +283,7 @@ def approve(
     loaded = open_cli_world(world)
     principal = _acting()
     current = settings()
-    secret = current.key_passphrase.get_secret_value() if current.key_passphrase else None
-    node = unlock(current.home, secret, unsafe_fast_kdf=current.unsafe_fast_kdf)
+    node = unlock(current.home, passphrase(current))
     with _service() as service:
         try:
             approval = service.approve(principal, request_id, world=loaded.world, node=node, next_hops=hops, note=note)

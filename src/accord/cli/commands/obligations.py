@@ -18,9 +18,17 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from accord.cli.commands._shared import JsonOption, WorldOption, new_table, open_cli_world, print_json, settings, stdout
+from accord.cli.commands._shared import (
+    JsonOption,
+    WorldOption,
+    new_table,
+    open_cli_world,
+    passphrase,
+    print_json,
+    settings,
+    stdout,
+)
 from accord.errors import ValidationError
-from accord.services.node import UnlockedNode, unlock
 from accord.services.obligations import (
     ConsentRequest,
     Imported,
@@ -47,16 +55,14 @@ TYPES = ", ".join(t.value for t in ObligationType)
 
 def _service() -> Obligations:
     current = settings()
-    return Obligations.open(database_url=current.resolved_database_url, home=current.home)
+    return Obligations.open(
+        database_url=current.resolved_database_url, home=current.home, unsafe_fast_kdf=current.unsafe_fast_kdf
+    )
 
 
-def _passphrase() -> str | UnlockedNode | None:
-    """The passphrase for the service to unlock with; the node unlocked here under the test switch."""
-    current = settings()
-    secret = current.key_passphrase.get_secret_value() if current.key_passphrase else None
-    if current.unsafe_fast_kdf:  # UNSAFE, tests only: key files below the scrypt floor open
-        return unlock(current.home, secret, unsafe_fast_kdf=True)
-    return secret
+def _passphrase() -> str | None:
+    """The passphrase for the service to unlock the node's keys with."""
+    return passphrase(settings())
 
 
 def _say(line: str) -> None:

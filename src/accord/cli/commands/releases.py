@@ -33,10 +33,11 @@ from accord.cli.commands._shared import (
     print_json,
     settings,
     stdout,
+    unlock,
 )
 from accord.errors import ValidationError
 from accord.services.decisions import parse_date
-from accord.services.node import read_identity_file, unlock
+from accord.services.node import read_identity_file
 from accord.services.peers import Peers
 from accord.services.releases import (
     ReleaseRequest,
