@@ -39,14 +39,22 @@ def env(home):
     return base
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def unsafe_fast_kdf(env):
-    """``ACCORD_UNSAFE_FAST_KDF=1`` for every command: key files with a test-only scrypt cost.
+    """``ACCORD_UNSAFE_FAST_KDF=1`` for every command of every CLI test: key files with a test-only scrypt cost.
 
-    Only for tests whose commands all honour the switch (``init``, ``node rotate-keys``):
-    a key file made with it does not open in a command that does not pass it on.
+    Every command that makes or opens the node's keys honours the switch, so a node made
+    by ``accord init`` opens in all of them at almost no cost (the default cost takes
+    about a second and 128 MiB per command). Tests of the key file and its floor take
+    :func:`real_kdf` instead.
     """
     env["ACCORD_UNSAFE_FAST_KDF"] = "1"
+
+
+@pytest.fixture
+def real_kdf(env, unsafe_fast_kdf):  # noqa: ARG001 - runs after the switch is set, to unset it
+    """The real scrypt cost: the test-only switch is off for every command of the test."""
+    del env["ACCORD_UNSAFE_FAST_KDF"]
 
 
 @pytest.fixture

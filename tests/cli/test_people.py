@@ -19,7 +19,7 @@ def audit_bytes(home) -> bytes:
 
 
 @pytest.fixture
-def node(accord, unsafe_fast_kdf):  # noqa: ARG001 - key files at a test-only cost
+def node(accord):
     made = accord("init", "--party", "KOR", extra_env=PASS)
     assert made.code == 0, made.err
     boot = accord("people", "bootstrap", "--id", "admin", "--name", "First Admin", extra_env=ADMIN)

@@ -16,7 +16,7 @@ from tests.cli.test_federation import PASS, audit_entries, pin_each_other
 
 
 @pytest.fixture
-def nodes(accord, tmp_path, unsafe_fast_kdf):  # noqa: ARG001 - every command here honours the test-only KDF
+def nodes(accord, tmp_path):
     """``run(party, *args)`` runs ``accord`` as KOR, JPN or FORK (a later copy of KOR's home)."""
     homes = {party: tmp_path / party.lower() for party in ("KOR", "JPN", "FORK")}
 

@@ -279,6 +279,10 @@ class _LazyGroup(TyperGroup):
         self.commands = _LazyCommands()
         self._summaries_only = False
 
+    def list_commands(self, ctx: Any) -> list[str]:  # noqa: ANN401, ARG002 - Click's context, unused
+        """Every command's name, in the order of :data:`COMMANDS`, loading none."""
+        return list(COMMANDS)
+
     def get_command(self, ctx: Any, cmd_name: str) -> Any:  # noqa: ANN401 - Click's context and command
         """The command ``cmd_name``; while the group's own help is drawn, a stand-in with its summary."""
         if self._summaries_only:
