@@ -69,7 +69,7 @@ def test_a_test_grade_key_file_opens_only_with_the_switch(accord, home):
 
 
 @pytest.mark.usefixtures("real_kdf")
-def test_every_command_that_unlocks_honours_the_switch(accord, home, tmp_path):
+def test_every_command_that_unlocks_honours_the_switch(accord, tmp_path):
     """A test-grade key file opens in each command that unlocks only with the switch set, and is refused without."""
     fast = {**PASS, "ACCORD_UNSAFE_FAST_KDF": "1"}
     assert accord("init", "--party", "KOR", extra_env=fast).code == 0
