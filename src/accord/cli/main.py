@@ -7,7 +7,7 @@ line, with a hint when there is one) or a usage error (unknown option, missing v
 of what it showed before).
 Any other exception is a bug and keeps its traceback.
 
-Commands load lazily: each top-level command is a registrar in :data:`COMMANDS` that
+Commands load lazily: each top-level command is an entry of :data:`COMMANDS` that
 imports its module (and through it the services, SQLAlchemy, httpx, uvicorn...) only
 when that command runs or shows its own help, so ``accord decide`` does not pay for
 the HTTP server and ``accord --help`` pays for none of them. The top-level help lists
@@ -18,6 +18,7 @@ define any command itself.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -42,66 +43,17 @@ _SETTINGS: Final[dict[str, Any]] = {
 }
 
 
-# -- registrars: each adds one top-level command to a Typer app, importing its module -------
+# -- how each command is found: a module of accord.cli.commands and a name in it ----------
 
 
-def _init(app: typer.Typer) -> None:
-    from accord.cli.commands import node  # noqa: PLC0415 - loaded when the command runs
-
-    app.command("init")(node.init)
-
-
-def _export(app: typer.Typer) -> None:
-    from accord.cli.commands import bundles  # noqa: PLC0415 - loaded when the command runs
-
-    app.command("export")(bundles.export)
-
-
-def _import(app: typer.Typer) -> None:
-    from accord.cli.commands import bundles  # noqa: PLC0415 - loaded when the command runs
-
-    app.command("import")(bundles.import_bundle)
-
-
-def _decide(app: typer.Typer) -> None:
-    from accord.cli.commands import decide  # noqa: PLC0415 - loaded when the command runs
-
-    app.command("decide")(decide.decide)
-
-
-def _demo(app: typer.Typer) -> None:
-    from accord.cli.commands import demo  # noqa: PLC0415 - loaded when the command runs
-
-    app.command("demo")(demo.demo)
-
-
-def _reclassify(app: typer.Typer) -> None:
-    from accord.cli.commands import obligations  # noqa: PLC0415 - loaded when the command runs
-
-    app.command("reclassify")(obligations.reclassify)
-
-
-def _serve(app: typer.Typer) -> None:
-    from accord.cli.commands import serve  # noqa: PLC0415 - loaded when the command runs
-
-    app.command("serve")(serve.serve)
-
-
-def _node(app: typer.Typer) -> None:
+def _wire_node() -> None:
     from accord.cli.commands import node, peers  # noqa: PLC0415 - loaded when the command runs
 
     if "export-descriptor" not in {c.name for c in node.app.registered_commands}:
         node.app.command("export-descriptor")(peers.export_descriptor_command)
-    app.add_typer(node.app, name="node")
 
 
-def _peers(app: typer.Typer) -> None:
-    from accord.cli.commands import peers  # noqa: PLC0415 - loaded when the command runs
-
-    app.add_typer(peers.app, name="peers")
-
-
-def _records(app: typer.Typer) -> None:
+def _wire_records() -> None:
     # Releases are commands of ``accord records``: a release is always of one record.
     from accord.cli.commands import records, releases  # noqa: PLC0415 - loaded when the command runs
 
@@ -111,77 +63,37 @@ def _records(app: typer.Typer) -> None:
         records.app.command("inbox")(releases.inbox)
         records.app.command("sent")(releases.sent)
         records.app.command("open")(releases.open_release)
-    app.add_typer(records.app, name="records")
 
 
-def _world(app: typer.Typer) -> None:
-    from accord.cli.commands import world  # noqa: PLC0415 - loaded when the command runs
-
-    app.add_typer(world.app, name="world")
-
-
-def _agreements(app: typer.Typer) -> None:
-    from accord.cli.commands import agreements  # noqa: PLC0415 - loaded when the command runs
-
-    app.add_typer(agreements.app, name="agreements")
-
-
-def _audit(app: typer.Typer) -> None:
-    from accord.cli.commands import audit  # noqa: PLC0415 - loaded when the command runs
-
-    app.add_typer(audit.app, name="audit")
-
-
-def _people(app: typer.Typer) -> None:
-    from accord.cli.commands import people  # noqa: PLC0415 - loaded when the command runs
-
-    app.add_typer(people.app, name="people")
-
-
-def _tokens(app: typer.Typer) -> None:
-    from accord.cli.commands import people  # noqa: PLC0415 - loaded when the command runs
-
-    app.add_typer(people.tokens_app, name="tokens")
-
-
-def _consent(app: typer.Typer) -> None:
-    from accord.cli.commands import obligations  # noqa: PLC0415 - loaded when the command runs
-
-    app.add_typer(obligations.consent_app, name="consent")
-
-
-def _recall(app: typer.Typer) -> None:
-    from accord.cli.commands import obligations  # noqa: PLC0415 - loaded when the command runs
-
-    app.add_typer(obligations.recall_app, name="recall")
-
-
-def _report(app: typer.Typer) -> None:
-    from accord.cli.commands import obligations  # noqa: PLC0415 - loaded when the command runs
-
-    app.add_typer(obligations.report_app, name="report-compromise")
-
-
-def _obligations(app: typer.Typer) -> None:
+def _wire_obligations() -> None:
     from accord.cli.commands import bundles, obligations  # noqa: PLC0415 - loaded when the command runs
 
     if "send" not in {c.name for c in obligations.app.registered_commands}:
         obligations.app.command("send")(bundles.send_obligation)
-    app.add_typer(obligations.app, name="obligations")
-
-
-def _disclosures(app: typer.Typer) -> None:
-    from accord.cli.commands import disclosures  # noqa: PLC0415 - loaded when the command runs
-
-    app.add_typer(disclosures.app, name="disclosures")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Command:
-    """A top-level command: its summary for ``accord --help`` and how to register it."""
+    """A top-level command: its summary for ``accord --help``, and where it is defined.
+
+    ``attribute`` of ``accord.cli.commands.<module>`` is a function (one command) or a
+    Typer app (a group); ``wire`` first adds the commands defined in other modules.
+    """
 
     summary: str
-    register: Callable[[typer.Typer], None]
+    module: str
+    attribute: str
+    wire: Callable[[], None] | None = None
+
+    def register(self, app: typer.Typer, name: str) -> None:
+        """Import the command's module and add the command to ``app`` as ``name``."""
+        if self.wire is not None:
+            self.wire()
+        target = getattr(importlib.import_module(f"accord.cli.commands.{self.module}"), self.attribute)
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name)
+        else:
+            app.command(name)(target)
 
 
 # In the order ``accord --help`` lists them (Typer's: single commands, then groups).
@@ -190,46 +102,78 @@ COMMANDS: Final[dict[str, Command]] = {
         summary=(
             "Initialise this node: its home directory and database (safe to repeat), and with --party its identity."
         ),
-        register=_init,
+        module="node",
+        attribute="init",
     ),
-    "export": Command(summary="Write the messages pending for a peer to a signed bundle.", register=_export),
+    "export": Command(
+        summary="Write the messages pending for a peer to a signed bundle.", module="bundles", attribute="export"
+    ),
     "import": Command(
         summary="Apply a bundle from a pinned peer; receipts for it go into the outbox for the way back.",
-        register=_import,
+        module="bundles",
+        attribute="import_bundle",
     ),
     "decide": Command(
-        summary="Decide whether a record may go from one party to another, by which route and why.", register=_decide
+        summary="Decide whether a record may go from one party to another, by which route and why.",
+        module="decide",
+        attribute="decide",
     ),
     "demo": Command(
-        summary="Replay 2006 → 2023 through the engine: what could go from Seoul to Tokyo, and how.", register=_demo
+        summary="Replay 2006 → 2023 through the engine: what could go from Seoul to Tokyo, and how.",
+        module="demo",
+        attribute="demo",
     ),
     "reclassify": Command(
         summary="Re-mark portions of a record this node originated, and sign the notice for its holders.",
-        register=_reclassify,
+        module="obligations",
+        attribute="reclassify",
     ),
     "serve": Command(
         summary="Serve the node's REST API under /api/v1 (OpenAPI at /openapi.json) until interrupted.",
-        register=_serve,
+        module="serve",
+        attribute="serve",
     ),
-    "node": Command(summary="The node's identity.", register=_node),
-    "peers": Command(summary="Peer nodes: pinned descriptors and delivery state.", register=_peers),
-    "records": Command(summary="The node's records.", register=_records),
-    "world": Command(summary="The parties, schemes and agreements a node knows.", register=_world),
-    "agreements": Command(summary="Agreements: their scope, equivalences and lifecycle.", register=_agreements),
-    "audit": Command(summary="The node's tamper-evident audit log.", register=_audit),
-    "people": Command(summary="The node's people: accounts, roles, clearance and need-to-know.", register=_people),
-    "tokens": Command(summary="API tokens for scripts and the CLI (shown once, stored hashed).", register=_tokens),
-    "consent": Command(summary="Consent to onward release of this node's records (GSOMIA Art.5).", register=_consent),
-    "recall": Command(summary="Recall records (return or destroy) and acknowledge recalls.", register=_recall),
+    "node": Command(summary="The node's identity.", module="node", attribute="app", wire=_wire_node),
+    "peers": Command(summary="Peer nodes: pinned descriptors and delivery state.", module="peers", attribute="app"),
+    "records": Command(summary="The node's records.", module="records", attribute="app", wire=_wire_records),
+    "world": Command(summary="The parties, schemes and agreements a node knows.", module="world", attribute="app"),
+    "agreements": Command(
+        summary="Agreements: their scope, equivalences and lifecycle.", module="agreements", attribute="app"
+    ),
+    "audit": Command(summary="The node's tamper-evident audit log.", module="audit", attribute="app"),
+    "people": Command(
+        summary="The node's people: accounts, roles, clearance and need-to-know.", module="people", attribute="app"
+    ),
+    "tokens": Command(
+        summary="API tokens for scripts and the CLI (shown once, stored hashed).",
+        module="people",
+        attribute="tokens_app",
+    ),
+    "consent": Command(
+        summary="Consent to onward release of this node's records (GSOMIA Art.5).",
+        module="obligations",
+        attribute="consent_app",
+    ),
+    "recall": Command(
+        summary="Recall records (return or destroy) and acknowledge recalls.",
+        module="obligations",
+        attribute="recall_app",
+    ),
     "report-compromise": Command(
-        summary="Report a loss or compromise to the originator, then close it.", register=_report
+        summary="Report a loss or compromise to the originator, then close it.",
+        module="obligations",
+        attribute="report_app",
     ),
     "obligations": Command(
         summary="Signed obligations as files between nodes: export, import, and a record's list.",
-        register=_obligations,
+        module="obligations",
+        attribute="app",
+        wire=_wire_obligations,
     ),
     "disclosures": Command(
-        summary="Disclosure requests: an analyst asks, another officer approves or rejects.", register=_disclosures
+        summary="Disclosure requests: an analyst asks, another officer approves or rejects.",
+        module="disclosures",
+        attribute="app",
     ),
 }
 
@@ -237,7 +181,7 @@ COMMANDS: Final[dict[str, Command]] = {
 def _load(name: str) -> typer.core.TyperCommand | TyperGroup:
     """The Click command ``name``, built by Typer exactly as an eagerly registered one would be."""
     single = typer.Typer(**_SETTINGS)
-    COMMANDS[name].register(single)
+    COMMANDS[name].register(single, name)
     loaded = typer.main.get_group(single).commands[name]
     if not isinstance(loaded, typer.core.TyperCommand | TyperGroup):  # pragma: no cover - Typer builds these
         msg = f"command {name} did not load"
@@ -310,8 +254,8 @@ def _accord() -> None:
 def eager_app() -> typer.Typer:
     """The same application with every command registered at once (for tests and tools)."""
     eager = typer.Typer(**_SETTINGS)
-    for command in COMMANDS.values():
-        command.register(eager)
+    for name, command in COMMANDS.items():
+        command.register(eager, name)
     return eager
 
 
