@@ -77,9 +77,11 @@ def test_the_top_level_help_loads_no_command():
     ("args", "absent"),
     [
         (("decide", "--help"), ("alembic", "httpx", "fastapi", "uvicorn", "accord.cli.commands.serve")),
-        (("records", "--help"), ("alembic", "fastapi", "uvicorn", "accord.cli.commands.peers")),
+        (("records", "--help"), ("alembic", "httpx", "fastapi", "uvicorn", "accord.cli.commands.peers")),
+        (("node", "show", "--help"), ("alembic", "httpx", "fastapi", "uvicorn")),
+        (("audit", "--help"), ("alembic", "httpx", "fastapi", "uvicorn")),
     ],
-    ids=["decide", "records"],
+    ids=["decide", "records", "node", "audit"],
 )
 def test_a_command_loads_what_it_needs(args, absent):
     loaded = _loaded_by(*args)
