@@ -28,7 +28,7 @@ from typer.core import TyperGroup
 
 from accord.errors import Error
 
-__all__ = ["COMMANDS", "app", "eager_app", "run"]
+__all__ = ["COMMANDS", "Command", "app", "eager_app", "run"]
 
 _HELP: Final = (
     "Accord: agreement-governed information sharing between allied parties. "
