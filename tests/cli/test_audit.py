@@ -23,8 +23,8 @@ def add_entries(home, n):
         db.close()
 
 
-def test_checkpoint_verify_prove_and_verify_offline(accord, home, tmp_path):
-    assert accord("init", "--party", "KOR", extra_env=PASS).code == 0
+def test_checkpoint_verify_prove_and_verify_offline(accord, home, tmp_path, initialised):
+    initialised("KOR")
     add_entries(home, 4)
     made = accord("audit", "checkpoint", extra_env=PASS)
     assert made.code == 0, made.err
@@ -48,8 +48,8 @@ def test_checkpoint_verify_prove_and_verify_offline(accord, home, tmp_path):
     assert forged.err.startswith("error: ")
 
 
-def test_one_changed_byte_in_the_database_is_named(accord, home):
-    assert accord("init", "--party", "KOR", extra_env=PASS).code == 0
+def test_one_changed_byte_in_the_database_is_named(accord, home, initialised):
+    initialised("KOR")
     add_entries(home, 5)
     assert accord("audit", "checkpoint", extra_env=PASS).code == 0
     with sqlite3.connect(home / "accord.db") as connection:
@@ -62,8 +62,8 @@ def test_one_changed_byte_in_the_database_is_named(accord, home):
     assert "first bad entry is 3" in broken.err
 
 
-def test_checkpoint_without_passphrase_is_one_clear_line(accord):
-    assert accord("init", "--party", "KOR", extra_env=PASS).code == 0
+def test_checkpoint_without_passphrase_is_one_clear_line(accord, initialised):
+    initialised("KOR")
     refused = accord("audit", "checkpoint")
     assert refused.code == 2
     assert refused.err.startswith("error: no passphrase")

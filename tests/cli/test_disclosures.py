@@ -16,9 +16,9 @@ PEOPLE = {"lee": ("analyst",), "kim": ("disclosure-officer",), "choi": ("analyst
 
 
 @pytest.fixture
-def tokens(accord):
+def tokens(accord, initialised):
     """A KOR node with an administrator and three people; each person's ``ACCORD_TOKEN`` env."""
-    assert accord("init", "--party", "KOR", extra_env=PASS).code == 0
+    initialised("KOR")
     assert accord("people", "bootstrap", "--id", "admin", extra_env=ADMIN).code == 0
     admin = {"ACCORD_TOKEN": accord("tokens", "issue", "--person", "admin", "--json", extra_env=ADMIN).json()["token"]}
     out = {}
@@ -36,10 +36,8 @@ def tokens(accord):
 
 
 @pytest.fixture
-def jpn_keys(accord, tmp_path):
-    made = accord("init", "--party", "JPN", extra_env=PASS | {"ACCORD_HOME": str(tmp_path / "jpn")})
-    assert made.code == 0, made.err
-    return tmp_path / "jpn" / "node.json"
+def jpn_keys(initialised, tmp_path):
+    return initialised("JPN", at=tmp_path / "jpn") / "node.json"
 
 
 def create(accord, env):

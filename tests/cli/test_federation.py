@@ -10,15 +10,15 @@ PASS = {"ACCORD_KEY_PASSPHRASE": "correct horse"}
 
 
 @pytest.fixture
-def nodes(accord, tmp_path):
+def nodes(accord, tmp_path, initialised):
     """``run(party, *args)`` runs ``accord`` as the KOR or JPN node; both initialised and pinned to each other."""
     homes = {party: tmp_path / party.lower() for party in ("KOR", "JPN")}
 
     def run(party, *args):
         return accord(*args, extra_env={**PASS, "ACCORD_HOME": str(homes[party])})
 
-    for party in homes:
-        assert run(party, "init", "--party", party).code == 0
+    for party, home in homes.items():
+        initialised(party, at=home)
     run.homes = homes
     return run
 

@@ -14,7 +14,6 @@ def files(home):
     return {p.name: p.read_bytes() for p in sorted(home.iterdir()) if p.name.startswith("node")}
 
 
-@pytest.mark.usefixtures("unsafe_fast_kdf")
 def test_rotate_keys_then_show(accord, home):
     made = accord("init", "--party", "KOR", extra_env=PASS)
     assert made.code == 0, made.err
@@ -40,7 +39,6 @@ def test_rotate_keys_then_show(accord, home):
     assert not (home / "node-kek.json").exists()
 
 
-@pytest.mark.usefixtures("unsafe_fast_kdf")
 def test_rotate_keys_refusals_change_nothing(accord, home):
     no_identity = accord("node", "rotate-keys", extra_env=PASS)
     assert no_identity.code == 2
@@ -56,6 +54,7 @@ def test_rotate_keys_refusals_change_nothing(accord, home):
     assert files(home) == before
 
 
+@pytest.mark.usefixtures("real_kdf")
 def test_a_test_grade_key_file_opens_only_with_the_switch(accord, home):
     made = accord("init", "--party", "KOR", extra_env={**PASS, "ACCORD_UNSAFE_FAST_KDF": "1"})
     assert made.code == 0, made.err
@@ -69,8 +68,36 @@ def test_a_test_grade_key_file_opens_only_with_the_switch(accord, home):
     assert files(home) == before
 
 
+@pytest.mark.usefixtures("real_kdf")
+def test_every_command_that_unlocks_honours_the_switch(accord, tmp_path):
+    """A test-grade key file opens in each command that unlocks only with the switch set, and is refused without."""
+    fast = {**PASS, "ACCORD_UNSAFE_FAST_KDF": "1"}
+    assert accord("init", "--party", "KOR", extra_env=fast).code == 0
+    created = accord(*CREATE, "KOR/MIL-II:USA,JPN:launch at 05:10", "--json", extra_env=fast)
+    assert created.code == 0, created.err
+    record_id = created.json()["id"]
+    jpn = tmp_path / "jpn"
+    assert accord("init", "--party", "JPN", extra_env={**fast, "ACCORD_HOME": str(jpn)}).code == 0
+    keys = ("--keys", str(jpn / "node.json"))
+    commands = {
+        "records create": (*CREATE, "KOR/MIL-II:USA,JPN:a second launch"),
+        "records show --bodies": ("records", "show", record_id, "--bodies"),
+        "records release": ("records", "release", record_id, "--to", "JPN", *keys, "--on", "2024-01-10"),
+        "audit checkpoint": ("audit", "checkpoint"),
+        "recall issue": ("recall", "issue", record_id, "--disposition", "destroy"),
+        "node rotate-keys": ("node", "rotate-keys"),
+    }
+    for name, command in commands.items():
+        refused = accord(*command, extra_env=PASS)
+        assert refused.code == 2, (name, refused.err)
+        assert "below the floor" in refused.err, name
+        opened = accord(*command, extra_env=fast)
+        assert opened.code == 0, (name, opened.err)
+        assert "UNSAFE: opening the key file" in opened.err, name  # the key store says so
+
+
 def test_checkpoints_proofs_and_bodies_survive_a_rotation(accord, home, tmp_path):
-    # The default scrypt cost: `records` and `audit` do not take the fast-KDF switch.
+    # The test-only cost (the conftest's switch): `records` and `audit` honour it too.
     assert accord("init", "--party", "KOR", extra_env=PASS).code == 0
     created = accord(*CREATE, "KOR/MIL-II:USA,JPN:launch at 05:10 from Sohae", "--json", extra_env=PASS)
     assert created.code == 0, created.err

@@ -19,9 +19,8 @@ def audit_bytes(home) -> bytes:
 
 
 @pytest.fixture
-def node(accord, unsafe_fast_kdf):  # noqa: ARG001 - key files at a test-only cost
-    made = accord("init", "--party", "KOR", extra_env=PASS)
-    assert made.code == 0, made.err
+def node(accord, initialised):
+    initialised("KOR")
     boot = accord("people", "bootstrap", "--id", "admin", "--name", "First Admin", extra_env=ADMIN)
     assert boot.code == 0, boot.err
     assert "first administrator" in boot.out

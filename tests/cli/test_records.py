@@ -15,8 +15,8 @@ def count(home, table):
     return n
 
 
-def test_create_list_show(accord, tmp_path):
-    assert accord("init", "--party", "KOR", extra_env=PASS).code == 0
+def test_create_list_show(accord, tmp_path, initialised):
+    initialised("KOR")
     body = tmp_path / "body.txt"
     body.write_text("second portion: from a file\n", encoding="utf-8")
     made = accord(
@@ -47,8 +47,8 @@ def test_create_list_show(accord, tmp_path):
     assert accord("audit", "verify").code == 0
 
 
-def test_bad_input_stores_only_the_refusal(accord, home):
-    assert accord("init", "--party", "KOR", extra_env=PASS).code == 0
+def test_bad_input_stores_only_the_refusal(accord, home, initialised):
+    initialised("KOR")
     refused = accord(*CREATE, "--portion", "KOR/MIL-II:USA,XYZ:text", extra_env=PASS)
     assert refused.code == 2
     assert refused.err.startswith("error: unknown party 'XYZ'")

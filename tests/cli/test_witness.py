@@ -16,7 +16,7 @@ from tests.cli.test_federation import PASS, audit_entries, pin_each_other
 
 
 @pytest.fixture
-def nodes(accord, tmp_path, unsafe_fast_kdf):  # noqa: ARG001 - every command here honours the test-only KDF
+def nodes(accord, tmp_path, initialised):
     """``run(party, *args)`` runs ``accord`` as KOR, JPN or FORK (a later copy of KOR's home)."""
     homes = {party: tmp_path / party.lower() for party in ("KOR", "JPN", "FORK")}
 
@@ -24,7 +24,7 @@ def nodes(accord, tmp_path, unsafe_fast_kdf):  # noqa: ARG001 - every command he
         return accord(*args, extra_env={**PASS, "ACCORD_HOME": str(homes[party])})
 
     for party in ("KOR", "JPN"):
-        assert run(party, "init", "--party", party).code == 0
+        initialised(party, at=homes[party])
     run.homes = homes
     return run
 

@@ -2,8 +2,8 @@
 
 ``harness`` runs a test once per backend with a :class:`Harness` giving units of work
 on the world store; ``node`` does the same with a :class:`Node` giving units of work on
-the record, release, audit and obligation stores together; ``database_url`` runs a
-test once per SQL database. All start empty.
+the record, release, audit and obligation stores together (``sql_node``: on SQLite and
+PostgreSQL only); ``database_url`` runs a test once per SQL database. All start empty.
 """
 
 from __future__ import annotations
@@ -133,6 +133,16 @@ def _store_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     if request.param == "memory":
         yield None
         return
+    yield from _migrated_engine(request, tmp_path_factory)
+
+
+@pytest.fixture(scope="module", params=SQL_BACKENDS)
+def _sql_store_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    yield from _migrated_engine(request, tmp_path_factory)
+
+
+def _migrated_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A migrated database for the module: a SQLite file, or PostgreSQL in a schema of its own."""
     if request.param == "sqlite":
         url = sqlite_url(tmp_path_factory.mktemp("store"))
     else:
@@ -223,3 +233,10 @@ def node(_store_engine: Engine | None) -> Iterator[Node]:
         return
     with _rolled_back(_store_engine) as connection:
         yield SqlNode(_store_engine.dialect.name, connection)
+
+
+@pytest.fixture
+def sql_node(_sql_store_engine: Engine) -> Iterator[SqlNode]:
+    """Like ``node``, for what only the SQL stores offer (the batch methods the services use)."""
+    with _rolled_back(_sql_store_engine) as connection:
+        yield SqlNode(_sql_store_engine.dialect.name, connection)

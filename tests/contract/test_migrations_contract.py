@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Engine, inspect, text
 
 from accord.storage.sql import make_engine, migrate
@@ -95,3 +96,22 @@ def test_the_node_tables_come_and_go_with_their_own_revision(engine: Engine):
     assert_schema_is_the_declared_one(engine)
     with engine.connect() as connection:  # a fresh start: the counters are seeded again
         assert connection.execute(text("SELECT value FROM counters WHERE name = 'records'")).scalar() == 0
+
+
+def _alembic_current(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_the_cheap_revision_readings_agree_with_alembic(engine: Engine):
+    """``head``/``current`` read the scripts and the version table without Alembic: same answers."""
+    scripts = ScriptDirectory.from_config(migrate._config())
+    assert migrate.head() == scripts.get_current_head()
+    assert migrate.current(engine) is None
+    assert _alembic_current(engine) is None
+    for step in reversed(list(scripts.walk_revisions())):
+        migrate.upgrade(engine, step.revision)
+        assert migrate.current(engine) == _alembic_current(engine) == step.revision
+    migrate.downgrade(engine, "base")
+    assert migrate.current(engine) is None
+    assert _alembic_current(engine) is None

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session
 
 from accord.errors import StorageError
+from accord.services.node import UnlockedNode, unlock
 
 try:
     import fcntl
@@ -169,15 +170,25 @@ class Database:
 class NodeService:
     """A service on the node's database that also uses the node's home (identity, keys)."""
 
-    def __init__(self, *, database: Database, home: Path) -> None:
-        """Use ``database`` and the node identity under ``home``."""
+    def __init__(self, *, database: Database, home: Path, unsafe_fast_kdf: bool = False) -> None:
+        """Use ``database`` and the node identity under ``home``.
+
+        ``unsafe_fast_kdf`` (tests only) lets the service open a key file made with the
+        test-only scrypt cost when it unlocks the node itself from a passphrase; the
+        entry point that sets it says so (see ``accord.config.Settings``).
+        """
         self._db = database
         self._home = home
+        self._unsafe_fast_kdf = unsafe_fast_kdf
 
     @classmethod
-    def open(cls, *, database_url: str, home: Path) -> Self:
+    def open(cls, *, database_url: str, home: Path, unsafe_fast_kdf: bool = False) -> Self:
         """The service of the node at ``home`` with its database at ``database_url``."""
-        return cls(database=Database(database_url=database_url), home=home)
+        return cls(database=Database(database_url=database_url), home=home, unsafe_fast_kdf=unsafe_fast_kdf)
+
+    def _unlock(self, passphrase: str | None) -> UnlockedNode:
+        """The node's keys under ``passphrase`` (with the test-only cost if the service allows it)."""
+        return unlock(self._home, passphrase, unsafe_fast_kdf=self._unsafe_fast_kdf)
 
     def __enter__(self) -> Self:
         """Use as ``with Service.open(…) as service:``; the connections close at the end."""

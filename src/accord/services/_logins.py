@@ -57,9 +57,11 @@ _ACTIONS: Final = frozenset(a.value for a in Action)
 class Logins(NodeService):
     """Authentication and authorization on the node's database; see ``People``."""
 
-    def __init__(self, *, database: Database, home: Path, policy: LoginPolicy | None = None) -> None:
+    def __init__(
+        self, *, database: Database, home: Path, policy: LoginPolicy | None = None, unsafe_fast_kdf: bool = False
+    ) -> None:
         """Use ``database`` and the node under ``home``, with ``policy`` (default: :class:`LoginPolicy`)."""
-        super().__init__(database=database, home=home)
+        super().__init__(database=database, home=home, unsafe_fast_kdf=unsafe_fast_kdf)
         self._policy = policy or LoginPolicy()
 
     # -- authorization ----------------------------------------------------------------

@@ -31,7 +31,7 @@ from accord.canonical import canonical_bytes
 from accord.crypto import CompositeSignature, CompositeSigner, CompositeVerifier, NodePublicKeys
 from accord.errors import Error, IntegrityError, ValidationError
 from accord.services._database import NodeService
-from accord.services.node import NodeIdentity, UnlockedNode, read_identity, unlock, utc_now
+from accord.services.node import NodeIdentity, UnlockedNode, read_identity, utc_now
 from accord.storage.sql import SqlAuditStore
 from accord.storage.values import Signed
 
@@ -174,7 +174,7 @@ class AuditLog(NodeService):
                 the last checkpoint.
             IntegrityError: wrong passphrase.
         """
-        node = node or unlock(self._home, passphrase)
+        node = node or self._unlock(passphrase)
         when = iso(at or utc_now())
         with self._db.transaction("checkpoint the audit log") as session:
             store = SqlAuditStore(session)

@@ -66,7 +66,7 @@ from accord.services._signed_objects import (
     recall_status,
     report_status,
 )
-from accord.services.node import UnlockedNode, read_identity, read_identity_file, unlock, utc_now, write_atomically
+from accord.services.node import UnlockedNode, read_identity, read_identity_file, utc_now, write_atomically
 from accord.storage.ports import ObligationStore
 from accord.storage.sql import SqlObligationStore, SqlRecordStore
 from accord.storage.values import RecallState, RecallStatus, ReportState, ReportStatus, Signed
@@ -478,7 +478,7 @@ class Obligations(NodeService):
             self._db.transaction(f"check the {action}") as session,
         ):
             value = check(session, party, at.date())
-        node = keys if isinstance(keys, UnlockedNode) else unlock(self._home, keys)
+        node = keys if isinstance(keys, UnlockedNode) else self._unlock(keys)
         signature = CompositeSigner(node.keys).sign(signed_bytes(value.to_dict(), purpose=PURPOSE))
         with (
             self._refusing(kind, action, party=party, at=at, subject=subject),

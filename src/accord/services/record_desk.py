@@ -18,7 +18,7 @@ import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Protocol, Self
+from typing import TYPE_CHECKING, Any, Final, Protocol, Self
 from urllib.parse import quote
 
 from accord.domain.person import Person
@@ -27,12 +27,14 @@ from accord.errors import ValidationError
 from accord.services._release_message import ReleaseMessage
 from accord.services.cursors import encode_cursor
 from accord.services.node import NodeIdentity, unlock
-from accord.services.node_client import NodeClient
 from accord.services.peers import Peers
 from accord.services.records import RecordDraft, Records
 from accord.services.releases import ReleaseRequest, Releases, write_message_file
 from accord.services.world import open_world
 from accord.storage.values import MAX_PAGE, Release, check_page
+
+if TYPE_CHECKING:
+    from accord.services.node_client import NodeClient  # httpx loads only for --server
 
 __all__ = [
     "CreatedRecord",
@@ -249,16 +251,17 @@ class LocalRecordDesk:
     passphrase: str | None
     world_path: Path | None = None  # --world
     env_world: Path | None = None  # $ACCORD_WORLD
+    unsafe_fast_kdf: bool = False  # UNSAFE, tests only: key files made with the test-only cost open
 
     def _world(self) -> World:
         """The world the command works on (``services.world.SOURCE_RULE``), read when needed."""
         return open_world(path=self.world_path, env_path=self.env_world, database_url=self.database_url).world
 
     def _records(self) -> Records:
-        return Records.open(database_url=self.database_url, home=self.home)
+        return Records.open(database_url=self.database_url, home=self.home, unsafe_fast_kdf=self.unsafe_fast_kdf)
 
     def _releases(self) -> Releases:
-        return Releases.open(database_url=self.database_url, home=self.home)
+        return Releases.open(database_url=self.database_url, home=self.home, unsafe_fast_kdf=self.unsafe_fast_kdf)
 
     def create(self, draft: RecordDraft, *, author: Person | None = None) -> CreatedRecord:
         """Write a record of this node, its bodies encrypted at rest (needs the passphrase)."""
@@ -291,7 +294,7 @@ class LocalRecordDesk:
         """Seal for ``next_hop`` or, without it, for the pinned peer (the release waits in the outbox)."""
         _refuse_existing(out)
         world = self._world()
-        node = unlock(self.home, self.passphrase)
+        node = unlock(self.home, self.passphrase, unsafe_fast_kdf=self.unsafe_fast_kdf)
         if next_hop is not None:
             next_hops = {next_hop.party: next_hop.public}
         else:
@@ -314,7 +317,7 @@ class LocalRecordDesk:
             msg = "say who is reading: --person ID --nationality PARTY (and --clearance, --need-to-know)"
             raise ValidationError(msg, hint="against a node's API (--server) the reader is the token's holder")
         world = self._world()
-        node = unlock(self.home, self.passphrase)
+        node = unlock(self.home, self.passphrase, unsafe_fast_kdf=self.unsafe_fast_kdf)
         with self._releases() as service:
             opened = service.read(release_id, person=person, world=world, node=node, out=out, force=force)
         return OpenedView(data=opened.to_dict())

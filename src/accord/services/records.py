@@ -41,7 +41,7 @@ from accord.services import _record_bodies as files
 from accord.services import audit
 from accord.services._database import NodeService
 from accord.services._record_bodies import BODIES_DIR, FileBodySource, body_context, decrypt_body, file_body_source
-from accord.services.node import UnlockedNode, read_identity, unlock, utc_now
+from accord.services.node import UnlockedNode, read_identity, utc_now
 from accord.storage.sql import SqlRecordStore
 from accord.storage.values import MAX_PAGE, Body, FileBody, InlineBody, StoredRecord
 
@@ -232,7 +232,7 @@ class Records(NodeService):
             except ValidationError as e:
                 self._audit_refusal(e, party=party, at=at)
                 raise
-            node = node or unlock(self._home, passphrase)
+            node = node or self._unlock(passphrase)
             written: list[Path] = []
             try:
                 bodies = {
@@ -373,7 +373,7 @@ class Records(NodeService):
             encrypted = store.bodies(record_id)
         names = files.file_names(encrypted)
         targets = files.targets(out, names, force=force) if out is not None else {}
-        node = unlock(self._home, passphrase)
+        node = self._unlock(passphrase)
         texts, views = {}, {}
         for portion_id, body in encrypted.items():
             if isinstance(body, FileBody):

@@ -19,7 +19,6 @@ from pydantic import SecretStr
 from accord.cli.commands._shared import settings
 from accord.config import Settings
 from accord.errors import ValidationError
-from accord.services.node_client import NodeClient, ServerConnection, read_token_file
 from accord.services.record_desk import LocalRecordDesk, RecordDesk, RemoteRecordDesk
 
 __all__ = ["CaCertOption", "ServerOption", "TokenFileOption", "record_desk"]
@@ -85,10 +84,14 @@ def record_desk(
             passphrase=secret.get_secret_value() if secret else None,
             world_path=world,
             env_world=current.world,
+            unsafe_fast_kdf=current.unsafe_fast_kdf,  # the key store warns when it opens such a file
         )
     if world is not None:
         msg = "--world is not available with --server: the node decides with its own world"
         raise ValidationError(msg, hint="leave out --world, or run the command on the node itself")
+    # httpx loads only when a command goes to a server.
+    from accord.services.node_client import NodeClient, ServerConnection, read_token_file  # noqa: PLC0415
+
     if token_file is not None:
         token = read_token_file(token_file)
     elif remote.token is not None:

@@ -2,14 +2,18 @@
 
 Settings are read here, when a command runs, never at import time; the world a
 reading command works on comes from :func:`open_cli_world`, which applies the one
-source rule of ``accord.services.world``.
+source rule of ``accord.services.world``. Every command that opens the node's keys
+does so through :func:`unlock` (or passes the switch to the service that does), so
+the test-only ``$ACCORD_UNSAFE_FAST_KDF`` works alike everywhere: the key store logs
+a warning whenever it opens a file at that cost; commands that write key files say
+so too (:func:`unsafe_fast_kdf`).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 from rich.console import Console
@@ -17,6 +21,9 @@ from rich.table import Table
 
 from accord.config import Settings
 from accord.services.world import SOURCE_RULE, LoadedWorld, open_world
+
+if TYPE_CHECKING:
+    from accord.services.node import UnlockedNode
 
 __all__ = [
     "EXIT_ALARM",
@@ -29,8 +36,12 @@ __all__ = [
     "WorldOption",
     "new_table",
     "open_cli_world",
+    "passphrase",
     "print_json",
+    "settings",
     "stdout",
+    "unlock",
+    "unsafe_fast_kdf",
 ]
 
 EXIT_OK: Final = 0
@@ -86,6 +97,33 @@ def print_json(value: object) -> None:
 def settings() -> Settings:
     """The node's settings, read from ``ACCORD_*`` now (not at import time)."""
     return Settings()
+
+
+def unsafe_fast_kdf(current: Settings) -> bool:
+    """Whether the test-only fast-KDF switch is on; says so on stderr when it is."""
+    if current.unsafe_fast_kdf:
+        typer.echo(
+            "warning: ACCORD_UNSAFE_FAST_KDF is set: key files use a test-only scrypt cost far below "
+            "the floor; never use it for a real node",
+            err=True,
+        )
+    return current.unsafe_fast_kdf
+
+
+def passphrase(current: Settings) -> str | None:
+    """``$ACCORD_KEY_PASSPHRASE``, or ``None`` when unset."""
+    return current.key_passphrase.get_secret_value() if current.key_passphrase else None
+
+
+def unlock(home: Path, secret: str | None) -> UnlockedNode:
+    """The node's keys at ``home`` under ``secret``.
+
+    With the test-only switch on, a key file made at the test-only cost opens too (the
+    key store then logs a warning on stderr); without it, such a file is refused.
+    """
+    from accord.services import node  # noqa: PLC0415 - the crypto loads only for commands that unlock
+
+    return node.unlock(home, secret, unsafe_fast_kdf=settings().unsafe_fast_kdf)
 
 
 def open_cli_world(path: Path | None) -> LoadedWorld:

@@ -28,7 +28,9 @@ app = typer.Typer(help="The node's tamper-evident audit log.", no_args_is_help=T
 
 def _log() -> AuditLog:
     current = settings()
-    return AuditLog.open(database_url=current.resolved_database_url, home=current.home)
+    return AuditLog.open(
+        database_url=current.resolved_database_url, home=current.home, unsafe_fast_kdf=current.unsafe_fast_kdf
+    )
 
 
 @app.command("checkpoint")

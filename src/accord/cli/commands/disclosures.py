@@ -20,6 +20,21 @@ import typer
 from pydantic import SecretStr
 from rich.text import Text
 
+from accord.cli.commands._options import (
+    ConsentRecordOption,
+    ConsentTopicOption,
+    DetailsOption,
+    DetectedOption,
+    DispositionOption,
+    HolderOption,
+    KindOption,
+    OriginatorOption,
+    RecallReasonOption,
+    RecordArgument,
+    ThirdPartyOption,
+    ValidFromOption,
+    ValidUntilOption,
+)
 from accord.cli.commands._shared import (
     EXIT_DENIED,
     JsonOption,
@@ -27,15 +42,17 @@ from accord.cli.commands._shared import (
     WorldOption,
     new_table,
     open_cli_world,
+    passphrase,
     print_json,
     settings,
     stdout,
+    unlock,
 )
 from accord.config import Settings
 from accord.errors import ValidationError
 from accord.services.decisions import parse_date
 from accord.services.disclosures import DisclosureDeniedError, Disclosures, DisclosureView
-from accord.services.node import UnlockedNode, read_identity_file, unlock
+from accord.services.node import UnlockedNode, read_identity_file
 from accord.services.people import Action, People, Person, Principal
 from accord.services.releases import write_message_file
 
@@ -48,7 +65,6 @@ request_app = typer.Typer(help="Ask for a release, consent, recall or compromise
 app.add_typer(request_app, name="request")
 
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="The request's id (dr-...).")]
-RecordArgument = Annotated[str, typer.Argument(metavar="RECORD")]
 
 
 class _Token(Settings):
@@ -81,7 +97,7 @@ def _keys() -> UnlockedNode | None:
     current = settings()
     if current.key_passphrase is None:
         return None
-    return unlock(current.home, current.key_passphrase.get_secret_value(), unsafe_fast_kdf=current.unsafe_fast_kdf)
+    return unlock(current.home, current.key_passphrase.get_secret_value())
 
 
 def record_author() -> Person | None:
@@ -164,12 +180,12 @@ def request_release(
 
 @request_app.command("consent")
 def request_consent(
-    holder: Annotated[str, typer.Option("--holder", metavar="CODE", help="The party that holds the record.")],
-    third_party: Annotated[str, typer.Option("--third-party", metavar="CODE", help="The party it may pass it to.")],
-    valid_from: Annotated[str, typer.Option("--from", metavar="DATE", help="First day of the window, YYYY-MM-DD.")],
-    valid_until: Annotated[str, typer.Option("--until", metavar="DATE", help="Last day of the window, YYYY-MM-DD.")],
-    record: Annotated[str | None, typer.Option("--record", metavar="ID", help="One record of this node.")] = None,
-    topic: Annotated[str | None, typer.Option("--topic", metavar="TOPIC", help="Or every record on a topic.")] = None,
+    holder: HolderOption,
+    third_party: ThirdPartyOption,
+    valid_from: ValidFromOption,
+    valid_until: ValidUntilOption,
+    record: ConsentRecordOption = None,
+    topic: ConsentTopicOption = None,
     world: WorldOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -186,8 +202,8 @@ def request_consent(
 @request_app.command("recall")
 def request_recall(
     record: RecordArgument,
-    disposition: Annotated[str, typer.Option("--disposition", help="return or destroy.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (sent with the recall).")] = "",
+    disposition: DispositionOption,
+    reason: RecallReasonOption = "",
     world: WorldOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -198,14 +214,10 @@ def request_recall(
 @request_app.command("report")
 def request_report(
     record: RecordArgument,
-    kind: Annotated[str, typer.Option("--kind", help="loss, compromise or possible-loss-or-compromise.")],
-    details: Annotated[str, typer.Option("--details", help="What happened.")],
-    detected: Annotated[
-        str | None, typer.Option("--detected", metavar="DATE", help="When it was detected (default: today).")
-    ] = None,
-    originator: Annotated[
-        str | None, typer.Option("--originator", metavar="CODE", help="The record's originator, if not held here.")
-    ] = None,
+    kind: KindOption,
+    details: DetailsOption,
+    detected: DetectedOption = None,
+    originator: OriginatorOption = None,
     world: WorldOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -281,8 +293,7 @@ def approve(
     loaded = open_cli_world(world)
     principal = _acting()
     current = settings()
-    secret = current.key_passphrase.get_secret_value() if current.key_passphrase else None
-    node = unlock(current.home, secret, unsafe_fast_kdf=current.unsafe_fast_kdf)
+    node = unlock(current.home, passphrase(current))
     with _service() as service:
         try:
             approval = service.approve(principal, request_id, world=loaded.world, node=node, next_hops=hops, note=note)

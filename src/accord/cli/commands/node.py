@@ -16,8 +16,16 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from accord.cli.commands._shared import JsonOption, new_table, open_cli_world, print_json, settings, stdout
-from accord.config import Settings
+from accord.cli.commands._shared import (
+    JsonOption,
+    new_table,
+    open_cli_world,
+    passphrase,
+    print_json,
+    settings,
+    stdout,
+    unsafe_fast_kdf,
+)
 from accord.services.node import (
     NODE_FILE_NAME,
     check_new_identity,
@@ -43,40 +51,25 @@ PartyOption = Annotated[
 ]
 
 
-def _unsafe_fast_kdf(current: Settings) -> bool:
-    """Whether the test-only fast-KDF switch is on; says so on stderr when it is."""
-    if current.unsafe_fast_kdf:
-        typer.echo(
-            "warning: ACCORD_UNSAFE_FAST_KDF is set: key files use a test-only scrypt cost far below "
-            "the floor; never use it for a real node",
-            err=True,
-        )
-    return current.unsafe_fast_kdf
-
-
-def _passphrase(current: Settings) -> str | None:
-    return current.key_passphrase.get_secret_value() if current.key_passphrase else None
-
-
 def init(party: PartyOption = None) -> None:
     """Initialise this node: its home directory and database (safe to repeat), and with --party its identity.
 
     Then `accord world load` stores the world the node decides with.
     """
     current = settings()
-    passphrase = _passphrase(current)
+    secret = passphrase(current)
     if party is not None:
         # Refuse bad input before touching anything: nothing is written.
         world = open_cli_world(None).world
-        check_new_identity(home=current.home, party=party, passphrase=passphrase, world=world)
+        check_new_identity(home=current.home, party=party, passphrase=secret, world=world)
     url = current.resolved_database_url
     init_node(home=current.home, database_url=url)
     console = stdout()
     console.print(Text(f"Node initialised at {current.home}"), soft_wrap=True)
     console.print(Text(f"  database {redact_url(url)}"), soft_wrap=True)
     if party is not None:
-        unsafe = _unsafe_fast_kdf(current)
-        identity = new_identity(home=current.home, party=party, passphrase=passphrase, unsafe_fast_kdf=unsafe)
+        unsafe = unsafe_fast_kdf(current)
+        identity = new_identity(home=current.home, party=party, passphrase=secret, unsafe_fast_kdf=unsafe)
         console.print(Text(f"  identity {identity.party}, fingerprint {identity.public.fingerprint}"), soft_wrap=True)
         console.print(Text(f"  public descriptor {current.home / NODE_FILE_NAME}"), soft_wrap=True)
     elif not identity_exists(current.home):
@@ -131,8 +124,8 @@ def rotate(json_output: JsonOption = False) -> None:
     new node.json afterwards.
     """
     current = settings()
-    unsafe = _unsafe_fast_kdf(current)
-    rotation = rotate_keys_now(current.home, _passphrase(current), unsafe_fast_kdf=unsafe)
+    unsafe = unsafe_fast_kdf(current)
+    rotation = rotate_keys_now(current.home, passphrase(current), unsafe_fast_kdf=unsafe)
     identity, retired = rotation.identity, rotation.retired
     rotated_at = identity.history[-1].valid_from.isoformat()
     if json_output:

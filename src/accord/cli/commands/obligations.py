@@ -18,9 +18,32 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from accord.cli.commands._shared import JsonOption, WorldOption, new_table, open_cli_world, print_json, settings, stdout
+from accord.cli.commands._options import (
+    ConsentRecordOption,
+    ConsentTopicOption,
+    DetailsOption,
+    DetectedOption,
+    DispositionOption,
+    HolderOption,
+    KindOption,
+    OriginatorOption,
+    RecallReasonOption,
+    RecordArgument,
+    ThirdPartyOption,
+    ValidFromOption,
+    ValidUntilOption,
+)
+from accord.cli.commands._shared import (
+    JsonOption,
+    WorldOption,
+    new_table,
+    open_cli_world,
+    passphrase,
+    print_json,
+    settings,
+    stdout,
+)
 from accord.errors import ValidationError
-from accord.services.node import UnlockedNode, unlock
 from accord.services.obligations import (
     ConsentRequest,
     Imported,
@@ -47,16 +70,14 @@ TYPES = ", ".join(t.value for t in ObligationType)
 
 def _service() -> Obligations:
     current = settings()
-    return Obligations.open(database_url=current.resolved_database_url, home=current.home)
+    return Obligations.open(
+        database_url=current.resolved_database_url, home=current.home, unsafe_fast_kdf=current.unsafe_fast_kdf
+    )
 
 
-def _passphrase() -> str | UnlockedNode | None:
-    """The passphrase for the service to unlock with; the node unlocked here under the test switch."""
-    current = settings()
-    secret = current.key_passphrase.get_secret_value() if current.key_passphrase else None
-    if current.unsafe_fast_kdf:  # UNSAFE, tests only: key files below the scrypt floor open
-        return unlock(current.home, secret, unsafe_fast_kdf=True)
-    return secret
+def _passphrase() -> str | None:
+    """The passphrase for the service to unlock the node's keys with."""
+    return passphrase(settings())
 
 
 def _say(line: str) -> None:
@@ -68,12 +89,12 @@ def _say(line: str) -> None:
 
 @consent_app.command("grant")
 def grant(
-    holder: Annotated[str, typer.Option("--holder", metavar="CODE", help="The party that holds the record.")],
-    third_party: Annotated[str, typer.Option("--third-party", metavar="CODE", help="The party it may pass it to.")],
-    valid_from: Annotated[str, typer.Option("--from", metavar="DATE", help="First day of the window, YYYY-MM-DD.")],
-    valid_until: Annotated[str, typer.Option("--until", metavar="DATE", help="Last day of the window, YYYY-MM-DD.")],
-    record: Annotated[str | None, typer.Option("--record", metavar="ID", help="One record of this node.")] = None,
-    topic: Annotated[str | None, typer.Option("--topic", metavar="TOPIC", help="Or every record on a topic.")] = None,
+    holder: HolderOption,
+    third_party: ThirdPartyOption,
+    valid_from: ValidFromOption,
+    valid_until: ValidUntilOption,
+    record: ConsentRecordOption = None,
+    topic: ConsentTopicOption = None,
     world: WorldOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -145,9 +166,9 @@ def import_consent(
 
 @recall_app.command("issue")
 def issue_recall(
-    record: Annotated[str, typer.Argument(metavar="RECORD")],
-    disposition: Annotated[str, typer.Option("--disposition", help="return or destroy.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (sent with the recall).")] = "",
+    record: RecordArgument,
+    disposition: DispositionOption,
+    reason: RecallReasonOption = "",
     json_output: JsonOption = False,
 ) -> None:
     """Ask every holder of a record of this node to return or destroy it."""
@@ -212,15 +233,11 @@ def list_recalls(
 
 @report_app.command("file")
 def file_report(
-    record: Annotated[str, typer.Argument(metavar="RECORD")],
-    kind: Annotated[str, typer.Option("--kind", help="loss, compromise or possible-loss-or-compromise.")],
-    details: Annotated[str, typer.Option("--details", help="What happened.")],
-    detected: Annotated[
-        str | None, typer.Option("--detected", metavar="DATE", help="When it was detected (default: today).")
-    ] = None,
-    originator: Annotated[
-        str | None, typer.Option("--originator", metavar="CODE", help="The record's originator, if not held here.")
-    ] = None,
+    record: RecordArgument,
+    kind: KindOption,
+    details: DetailsOption,
+    detected: DetectedOption = None,
+    originator: OriginatorOption = None,
     world: WorldOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -298,7 +315,7 @@ def _levels(specs: Sequence[str]) -> dict[str, str]:
 
 
 def reclassify(
-    record: Annotated[str, typer.Argument(metavar="RECORD")],
+    record: RecordArgument,
     portion: Annotated[
         list[str], typer.Option("--portion", metavar="ID=LEVEL", help="A portion's new level (repeatable).")
     ],
@@ -371,7 +388,7 @@ def import_any(
 
 
 @app.command("list")
-def list_for_record(record: Annotated[str, typer.Argument(metavar="RECORD")], json_output: JsonOption = False) -> None:
+def list_for_record(record: RecordArgument, json_output: JsonOption = False) -> None:
     """Everything held about one record: consents, reclassifications (and its latest levels), recalls, reports."""
     with _service() as service:
         consents = [c.value for c in service.consents() if c.value.record_id == record]

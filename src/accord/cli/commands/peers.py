@@ -23,10 +23,9 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from accord.cli.commands._shared import JsonOption, new_table, print_json, settings, stdout
+from accord.cli.commands._shared import JsonOption, new_table, print_json, settings, stdout, unlock
 from accord.errors import ValidationError
-from accord.services.exchange import DeliveryOptions, Exchange
-from accord.services.node import UnlockedNode, unlock, write_atomically
+from accord.services.node import UnlockedNode, write_atomically
 from accord.services.peers import Peers, PeerView, export_descriptor, read_descriptor_path, status_dict
 from accord.services.witness import Witness
 
@@ -58,8 +57,7 @@ def _secret() -> str | None:
 
 def unlocked() -> UnlockedNode:
     """This node's keys, opened with ``$ACCORD_KEY_PASSPHRASE`` (the test-only fast KDF if set)."""
-    current = settings()
-    return unlock(current.home, _secret(), unsafe_fast_kdf=current.unsafe_fast_kdf)
+    return unlock(settings().home, _secret())
 
 
 def _say(line: str) -> None:
@@ -212,6 +210,9 @@ def deliver(
     json_output: JsonOption = False,
 ) -> None:
     """Deliver the due outbox items over HTTP(S) now, once (FLASH first; backoff respected)."""
+    # The HTTP client loads only here: every other command of this module works offline.
+    from accord.services.exchange import DeliveryOptions, Exchange  # noqa: PLC0415
+
     current = settings()
     options = DeliveryOptions.of(
         ca_file=current.federation_ca_file,

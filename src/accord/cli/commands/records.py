@@ -33,7 +33,9 @@ app = typer.Typer(help="The node's records.", no_args_is_help=True)
 
 def _records() -> Records:
     current = settings()
-    return Records.open(database_url=current.resolved_database_url, home=current.home)
+    return Records.open(
+        database_url=current.resolved_database_url, home=current.home, unsafe_fast_kdf=current.unsafe_fast_kdf
+    )
 
 
 @app.command("create")

@@ -35,10 +35,11 @@ from accord.cli.commands._shared import (
     print_json,
     settings,
     stdout,
+    unlock,
 )
 from accord.errors import ValidationError
 from accord.services.decisions import parse_date
-from accord.services.node import read_identity_file, unlock
+from accord.services.node import read_identity_file
 from accord.services.record_desk import RecordDesk
 from accord.services.releases import (
     ReleaseRequest,

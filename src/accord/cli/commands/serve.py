@@ -21,9 +21,9 @@ from typing import Annotated, Final
 import typer
 import uvicorn
 
-from accord.cli.commands._shared import settings
+from accord.cli.commands._shared import passphrase, settings, unlock, unsafe_fast_kdf
 from accord.errors import ValidationError
-from accord.services.node import read_identity, unlock
+from accord.services.node import read_identity
 from accord.services.registry import Registry
 
 __all__ = ["serve"]
@@ -87,10 +87,8 @@ def serve(
     if workers > 1 and url.startswith("sqlite"):
         msg = "several workers need a server database: SQLite lets one writer in at a time"
         raise ValidationError(msg, hint="set ACCORD_DATABASE_URL to a PostgreSQL URL, or use --workers 1")
-    secret = current.key_passphrase
-    if current.unsafe_fast_kdf:
-        typer.echo("warning: ACCORD_UNSAFE_FAST_KDF is set: test-only key files; never for a real node", err=True)
-    unlock(current.home, secret.get_secret_value() if secret else None, unsafe_fast_kdf=current.unsafe_fast_kdf)
+    unsafe_fast_kdf(current)  # says so on stderr when the test-only switch is on
+    unlock(current.home, passphrase(current))
     party = read_identity(current.home).party
     with Registry(database_url=url) as registry:
         registry.fingerprint()  # the schema is current and the database answers

@@ -356,12 +356,14 @@ class SqlReleaseStore:
         """Store received releases, all or none; every id and message id must be free.
 
         The batch form of :meth:`add_received` for a caller that looked the ids up
-        first (:meth:`stored_ids`); a clash refuses the whole batch.
+        first (:meth:`stored_ids`); a clash, with what is stored or inside the batch,
+        refuses the whole batch.
         """
         if not releases:
             return
         for release in releases:
             rules.check_received(release)
+        _check_distinct(releases)
         self._check_all_free(releases)
         with racing(self._session, lambda: self._check_all_free(releases)):
             first = take_number(self._session, nt.RELEASES, len(releases))
