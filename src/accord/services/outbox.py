@@ -256,8 +256,8 @@ class Delivery:
 class Outbox(NodeService):
     """Messages leaving this node, per peer."""
 
-    def sweep(self, node: UnlockedNode, *, at: dt.datetime | None = None) -> int:
-        """Queue every sealed release whose next hop is a pinned peer; how many were queued.
+    def sweep(self, node: UnlockedNode, *, at: dt.datetime | None = None, limit: int = _SWEEP_BATCH) -> int:
+        """Queue up to ``limit`` sealed releases whose next hop is a pinned peer, FLASH first; how many.
 
         A release with file attachments stays sealed: its files travel by hand beside the
         message file (``accord records release --out``) until bundles carry them.
@@ -269,7 +269,7 @@ class Outbox(NodeService):
             releases = SqlReleaseStore(session)
             store = SqlFederationStore(session)
             pinned = {p.party for p in store.peers()}
-            sealed = releases.list(state=ReleaseState.SEALED, sender=party, limit=_SWEEP_BATCH)
+            sealed = releases.sealed_to_queue(party, limit=limit)
             records = SqlRecordStore(session).get_many([r.record_id for r in sealed])
             entries, items = [], []
             for release in sealed:
@@ -374,46 +374,70 @@ class Outbox(NodeService):
     ) -> Delivery:
         """Send the peer's due items in precedence order; apply the receipts; reschedule the rest.
 
-        At most ``limit`` items go in one run: a short run (one batch) lets a FLASH
-        message queued meanwhile go next instead of waiting behind a long backlog. On
-        ``PeerUnreachableError`` the whole run stops: every item not delivered gets
+        At most ``limit`` items go in one run. Each batch is chosen when it is sent
+        (sealed releases swept in first, FLASH first), so a FLASH released while a run
+        is under way goes in the next batch, not after the run. On
+        ``PeerUnreachableError`` the whole run stops: every due item not delivered gets
         one more attempt counted and its next attempt set by ``backoff``.
         """
         at = at or utc_now()
         schedule = backoff or Backoff()
-        self.sweep(node, at=at)
-        with self._db.transaction("read the outbox") as session:
-            due = list(SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=limit))
         result = Delivery(peer=peer)
-        for batch in batches(due, precedence=_precedence, size=batch_size):
+        sweep = _SWEEP_BATCH
+        while result.sent < limit:
+            self.sweep(node, at=at, limit=sweep)
+            sweep = batch_size  # after the first: as many as a batch takes, so a FLASH waits little
+            with self._db.transaction("read the outbox") as session:
+                due = SqlFederationStore(session).pending(
+                    peer, due_at=stamp(at), limit=min(batch_size, limit - result.sent)
+                )
+            batch = next(batches(due, precedence=_precedence, size=batch_size), None)
+            if batch is None:
+                break
             try:
                 receipts = transport.send(peer, [item.envelope for item in batch])
             except PeerUnreachableError as e:
-                self._reschedule(due[due.index(batch[0]) :], error=e.message, at=at, backoff=schedule)
-                return _with(result, failed=len(due) - due.index(batch[0]), error=e.message)
-            answered: set[str] = set()
-            with self._db.transaction("apply the receipts") as session:
-                peers = pinned_descriptors(session)
-                valid = []
-                for data in receipts:
-                    try:
-                        valid.append((read_receipt(session, data, me=node.identity.party, at=at, peers=peers), data))
-                    except RejectedError:
-                        continue
-                settled, entries = _settle_many(session, valid, at=at)
-                for item, outcome in settled:
-                    answered.add(item.id)
-                    refused = outcome is ReceiptOutcome.REFUSED
-                    result = _with(result, delivered=result.delivered + (not refused), refused=result.refused + refused)
-                sent = [item.id for item in batch if item.type == MessageType.RECEIPT.value]
-                SqlFederationStore(session).settle_many(sent, OutboxState.SENT, at=stamp(at))
-                answered.update(sent)
-                audit.append_many(session, entries)
-            result = _with(result, sent=result.sent + len(batch))
-            missing = [item for item in batch if item.id not in answered]
-            if missing:
-                self._reschedule(missing, error="no receipt returned", at=at, backoff=schedule)
-                result = _with(result, failed=result.failed + len(missing))
+                with self._db.transaction("read the outbox") as session:
+                    left = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=limit - result.sent)
+                self._reschedule(left, error=e.message, at=at, backoff=schedule)
+                return _with(result, failed=result.failed + len(left), error=e.message)
+            result = self._settle_batch(batch, receipts, node=node, at=at, backoff=schedule, result=result)
+        return result
+
+    def _settle_batch(  # noqa: PLR0913 - what was sent, what came back, and the run so far
+        self,
+        batch: Sequence[OutboxItem],
+        receipts: Sequence[bytes],
+        *,
+        node: UnlockedNode,
+        at: dt.datetime,
+        backoff: Backoff,
+        result: Delivery,
+    ) -> Delivery:
+        """Apply a batch's receipts in one transaction; reschedule what none answered."""
+        answered: set[str] = set()
+        with self._db.transaction("apply the receipts") as session:
+            peers = pinned_descriptors(session)
+            valid = []
+            for data in receipts:
+                try:
+                    valid.append((read_receipt(session, data, me=node.identity.party, at=at, peers=peers), data))
+                except RejectedError:
+                    continue
+            settled, entries = _settle_many(session, valid, at=at)
+            for item, outcome in settled:
+                answered.add(item.id)
+                refused = outcome is ReceiptOutcome.REFUSED
+                result = _with(result, delivered=result.delivered + (not refused), refused=result.refused + refused)
+            sent = [item.id for item in batch if item.type == MessageType.RECEIPT.value]
+            SqlFederationStore(session).settle_many(sent, OutboxState.SENT, at=stamp(at))
+            answered.update(sent)
+            audit.append_many(session, entries)
+        result = _with(result, sent=result.sent + len(batch))
+        missing = [item for item in batch if item.id not in answered]
+        if missing:
+            self._reschedule(missing, error="no receipt returned", at=at, backoff=backoff)
+            result = _with(result, failed=result.failed + len(missing))
         return result
 
     def _reschedule(self, items: Sequence[OutboxItem], *, error: str, at: dt.datetime, backoff: Backoff) -> None:
