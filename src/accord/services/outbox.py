@@ -20,6 +20,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -374,9 +375,12 @@ class Outbox(NodeService):
     ) -> Delivery:
         """Send the peer's due items in precedence order; apply the receipts; reschedule the rest.
 
-        At most ``limit`` items go in one run. Each batch is chosen when it is sent
-        (sealed releases swept in first, FLASH first), so a FLASH released while a run
-        is under way goes in the next batch, not after the run. On
+        At most ``limit`` items go in one run. Each batch is chosen just before it is
+        sent (sealed releases swept in first, FLASH first), so a FLASH released while a
+        run is under way goes in one of the next two batches, not after the run. The
+        sends are pipelined one deep: while the peer answers one batch, this node
+        applies the receipts of the one before (batches still leave one at a time, in
+        order; an item leaves ``pending`` only when its receipt is kept). On
         ``PeerUnreachableError`` the whole run stops: every due item not delivered gets
         one more attempt counted and its next attempt set by ``backoff``.
         """
@@ -384,25 +388,67 @@ class Outbox(NodeService):
         schedule = backoff or Backoff()
         result = Delivery(peer=peer)
         sweep = _SWEEP_BATCH
-        while result.sent < limit:
-            self.sweep(node, at=at, limit=sweep)
-            sweep = batch_size  # after the first: as many as a batch takes, so a FLASH waits little
-            with self._db.transaction("read the outbox") as session:
-                due = SqlFederationStore(session).pending(
-                    peer, due_at=stamp(at), limit=min(batch_size, limit - result.sent)
+        flight: tuple[list[OutboxItem], Future[Sequence[bytes]]] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send") as sender:
+            while True:
+                batch = None
+                taken = result.sent + (len(flight[0]) if flight else 0)
+                if taken < limit:
+                    self.sweep(node, at=at, limit=sweep)
+                    sweep = batch_size  # after the first: as many as a batch takes, so a FLASH waits little
+                    batch = self._next_batch(peer, at=at, size=min(batch_size, limit - taken), flight=flight)
+                ahead = (
+                    None if batch is None else (batch, sender.submit(transport.send, peer, [i.envelope for i in batch]))
                 )
-            batch = next(batches(due, precedence=_precedence, size=batch_size), None)
-            if batch is None:
-                break
-            try:
-                receipts = transport.send(peer, [item.envelope for item in batch])
-            except PeerUnreachableError as e:
-                with self._db.transaction("read the outbox") as session:
-                    left = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=limit - result.sent)
-                self._reschedule(left, error=e.message, at=at, backoff=schedule)
-                return _with(result, failed=result.failed + len(left), error=e.message)
-            result = self._settle_batch(batch, receipts, node=node, at=at, backoff=schedule, result=result)
-        return result
+                if flight is not None:
+                    result, failed = self._land(flight, node=node, at=at, backoff=schedule, result=result)
+                    if failed is not None:
+                        if ahead is not None:
+                            ahead[1].exception()  # let it finish; its items are rescheduled below
+                        return self._unreachable(peer, failed, at=at, backoff=schedule, result=result, limit=limit)
+                flight = ahead
+                if flight is None:
+                    return result
+
+    def _next_batch(
+        self,
+        peer: str,
+        *,
+        at: dt.datetime,
+        size: int,
+        flight: tuple[list[OutboxItem], Future[Sequence[bytes]]] | None,
+    ) -> list[OutboxItem] | None:
+        """The next batch to send: the first due items not in flight (FLASH alone)."""
+        flying = {i.id for i in flight[0]} if flight else set()
+        with self._db.transaction("read the outbox") as session:
+            due = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=size + len(flying))
+        return next(batches([i for i in due if i.id not in flying][:size], precedence=_precedence, size=size), None)
+
+    def _land(
+        self,
+        flight: tuple[list[OutboxItem], Future[Sequence[bytes]]],
+        *,
+        node: UnlockedNode,
+        at: dt.datetime,
+        backoff: Backoff,
+        result: Delivery,
+    ) -> tuple[Delivery, PeerUnreachableError | None]:
+        """Wait for a batch in flight and apply its receipts; the error if the peer could not be reached."""
+        batch, future = flight
+        try:
+            receipts = future.result()
+        except PeerUnreachableError as e:
+            return result, e
+        return self._settle_batch(batch, receipts, node=node, at=at, backoff=backoff, result=result), None
+
+    def _unreachable(  # noqa: PLR0913 - the peer, the error, the schedule and the run so far
+        self, peer: str, error: PeerUnreachableError, *, at: dt.datetime, backoff: Backoff, result: Delivery, limit: int
+    ) -> Delivery:
+        """Count one more attempt for every due item (up to what the run had left); stop the run."""
+        with self._db.transaction("read the outbox") as session:
+            left = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=max(limit - result.sent, 1))
+        self._reschedule(left, error=error.message, at=at, backoff=backoff)
+        return _with(result, failed=result.failed + len(left), error=error.message)
 
     def _settle_batch(  # noqa: PLR0913 - what was sent, what came back, and the run so far
         self,
