@@ -377,10 +377,11 @@ class Outbox(NodeService):
 
         At most ``limit`` items go in one run. Each batch is chosen just before it is
         sent (sealed releases swept in first, FLASH first), so a FLASH released while a
-        run is under way goes in one of the next two batches, not after the run. The
-        sends are pipelined one deep: while the peer answers one batch, this node
-        applies the receipts of the one before (batches still leave one at a time, in
-        order; an item leaves ``pending`` only when its receipt is kept). On
+        run is under way goes as soon as the batch in flight comes back, not after the
+        run. At most two batches are in flight: the next is chosen and sent while the
+        peer answers the one before, whose receipts this node then applies (batches
+        leave in order, two may overlap at the peer; an item leaves ``pending`` only
+        when its receipt is kept). On
         ``PeerUnreachableError`` the whole run stops: every due item not delivered gets
         one more attempt counted and its next attempt set by ``backoff``.
         """
@@ -389,7 +390,9 @@ class Outbox(NodeService):
         result = Delivery(peer=peer)
         sweep = _SWEEP_BATCH
         flight: tuple[list[OutboxItem], Future[Sequence[bytes]]] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send") as sender:
+        # Two senders: the batch chosen while one is in flight goes at once, beside it. That
+        # is what lets a FLASH overtake: it waits for no ROUTINE batch to come back first.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="accord-send") as sender:
             while True:
                 batch = None
                 taken = result.sent + (len(flight[0]) if flight else 0)
