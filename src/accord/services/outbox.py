@@ -53,6 +53,9 @@ _OBLIGATION_PRECEDENCE: Final = {
 }
 _SWEEP_BATCH = 500
 
+_Flight = tuple[list[OutboxItem], "Future[Sequence[bytes]]"]
+"""A batch on its way to the peer, and the receipts it will bring back."""
+
 
 def queue(session: Session, envelope: Envelope, *, at: dt.datetime, release_id: str | None = None) -> OutboxItem:
     """Put a signed envelope in the outbox for its recipient, due at once."""
@@ -377,11 +380,11 @@ class Outbox(NodeService):
 
         At most ``limit`` items go in one run. Each batch is chosen just before it is
         sent (sealed releases swept in first, FLASH first), so a FLASH released while a
-        run is under way goes as soon as the batch in flight comes back, not after the
-        run. At most two batches are in flight: the next is chosen and sent while the
-        peer answers the one before, whose receipts this node then applies (batches
-        leave in order, two may overlap at the peer; an item leaves ``pending`` only
-        when its receipt is kept). On
+        run is under way goes as soon as the batch being landed comes back, beside the
+        ROUTINE batch in flight, not after the run. Batches of the other precedences go
+        one after another, the next sent while this node applies the receipts of the
+        one before; nothing is sent beside a FLASH in flight. An item leaves ``pending``
+        only when its receipt is kept. On
         ``PeerUnreachableError`` the whole run stops: every due item not delivered gets
         one more attempt counted and its next attempt set by ``backoff``.
         """
@@ -389,10 +392,16 @@ class Outbox(NodeService):
         schedule = backoff or Backoff()
         result = Delivery(peer=peer)
         sweep = _SWEEP_BATCH
-        flight: tuple[list[OutboxItem], Future[Sequence[bytes]]] | None = None
-        # Two senders: the batch chosen while one is in flight goes at once, beside it. That
-        # is what lets a FLASH overtake: it waits for no ROUTINE batch to come back first.
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="accord-send") as sender:
+        # Two senders: ``ordinary`` sends batches one after another (the next one goes as
+        # the previous one's answer comes back, while this thread applies its receipts),
+        # and ``urgent`` sends FLASH messages beside them, so that a FLASH waits for no
+        # ROUTINE batch to be answered. Nothing overtakes a FLASH: a batch chosen while a
+        # FLASH is in flight goes once the FLASH is answered.
+        flight: _Flight | None = None
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send") as ordinary,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send-flash") as urgent,
+        ):
             while True:
                 batch = None
                 taken = result.sent + (len(flight[0]) if flight else 0)
@@ -400,9 +409,15 @@ class Outbox(NodeService):
                     self.sweep(node, at=at, limit=sweep)
                     sweep = batch_size  # after the first: as many as a batch takes, so a FLASH waits little
                     batch = self._next_batch(peer, at=at, size=min(batch_size, limit - taken), flight=flight)
-                ahead = (
-                    None if batch is None else (batch, sender.submit(transport.send, peer, [i.envelope for i in batch]))
-                )
+                if batch is not None and flight is not None and _urgent(flight[0]) and not _urgent(batch):
+                    result, failed = self._land(flight, node=node, at=at, backoff=schedule, result=result)
+                    if failed is not None:
+                        return self._unreachable(peer, failed, at=at, backoff=schedule, result=result, limit=limit)
+                    flight = None
+                ahead = None
+                if batch is not None:
+                    pool = urgent if _urgent(batch) else ordinary
+                    ahead = (batch, pool.submit(transport.send, peer, [item.envelope for item in batch]))
                 if flight is not None:
                     result, failed = self._land(flight, node=node, at=at, backoff=schedule, result=result)
                     if failed is not None:
@@ -419,7 +434,7 @@ class Outbox(NodeService):
         *,
         at: dt.datetime,
         size: int,
-        flight: tuple[list[OutboxItem], Future[Sequence[bytes]]] | None,
+        flight: _Flight | None,
     ) -> list[OutboxItem] | None:
         """The next batch to send: the first due items not in flight (FLASH alone)."""
         flying = {i.id for i in flight[0]} if flight else set()
@@ -429,7 +444,7 @@ class Outbox(NodeService):
 
     def _land(
         self,
-        flight: tuple[list[OutboxItem], Future[Sequence[bytes]]],
+        flight: _Flight,
         *,
         node: UnlockedNode,
         at: dt.datetime,
@@ -548,6 +563,10 @@ class Outbox(NodeService):
 
 def _precedence(item: OutboxItem) -> Precedence:
     return tuple(PRECEDENCE_RANK)[item.rank]
+
+
+def _urgent(batch: Sequence[OutboxItem]) -> bool:
+    return _precedence(batch[0]) is Precedence.FLASH
 
 
 def _with(result: Delivery, **changes: int | str | None) -> Delivery:
