@@ -20,7 +20,8 @@ Run: ``.venv/bin/python bench/federation.py`` (a few minutes on SQLite).
    stores and answers each with a signed receipt, which KOR keeps (release DELIVERED).
    While it drains, the loader releases the FLASH record every ``--flash-every`` ms;
    each FLASH's latency runs from the start of its release call at KOR until the
-   release is stored at JPN (this process polls JPN's database every 2 ms).
+   release is stored at JPN (this process polls JPN's database every 2 ms); it is
+   printed from the release's commit at KOR too.
 4. Sustained rate: the loader releases ``--records`` ROUTINE releases in transactions
    of ``--chunk`` as fast as it can while KOR delivers; records/s = records / (first
    release started -> last receipt stored at KOR). The two nodes and the loader share
