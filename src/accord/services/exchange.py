@@ -149,7 +149,10 @@ class DeliveryLoop:
     """A background thread running :meth:`Exchange.deliver` every ``interval`` seconds until stopped.
 
     Each run sweeps and delivers every peer's due items (FLASH first; items waiting out
-    their backoff are not due). A failed run is logged and the loop goes on.
+    their backoff are not due). A run that sent its full ``limit`` to some peer is
+    followed at once by the next (a backlog drains at the link's pace, not one run per
+    interval); otherwise the loop waits ``interval``. A failed run is logged and the
+    loop goes on.
     """
 
     def __init__(
@@ -177,8 +180,11 @@ class DeliveryLoop:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            full = False
             try:
-                self._exchange.deliver(node=self._node, options=self._options)
+                runs = self._exchange.deliver(node=self._node, options=self._options)
+                full = any(run.sent >= self._options.limit for run in runs)
             except Exception:  # noqa: BLE001 - a bad run must not end delivery for good
                 _log.exception("delivery run failed")
-            self._stop.wait(self._interval)
+            if not full:  # a full run means more is due: go on at once, else the interval caps the rate
+                self._stop.wait(self._interval)

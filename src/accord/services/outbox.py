@@ -20,6 +20,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -51,6 +52,9 @@ _OBLIGATION_PRECEDENCE: Final = {
     ObligationType.ACKNOWLEDGEMENT: Precedence.IMMEDIATE,
 }
 _SWEEP_BATCH = 500
+
+_Flight = tuple[list[OutboxItem], "Future[Sequence[bytes]]"]
+"""A batch on its way to the peer, and the receipts it will bring back."""
 
 
 def queue(session: Session, envelope: Envelope, *, at: dt.datetime, release_id: str | None = None) -> OutboxItem:
@@ -256,8 +260,8 @@ class Delivery:
 class Outbox(NodeService):
     """Messages leaving this node, per peer."""
 
-    def sweep(self, node: UnlockedNode, *, at: dt.datetime | None = None) -> int:
-        """Queue every sealed release whose next hop is a pinned peer; how many were queued.
+    def sweep(self, node: UnlockedNode, *, at: dt.datetime | None = None, limit: int = _SWEEP_BATCH) -> int:
+        """Queue up to ``limit`` sealed releases whose next hop is a pinned peer, FLASH first; how many.
 
         A release with file attachments stays sealed: its files travel by hand beside the
         message file (``accord records release --out``) until bundles carry them.
@@ -269,7 +273,7 @@ class Outbox(NodeService):
             releases = SqlReleaseStore(session)
             store = SqlFederationStore(session)
             pinned = {p.party for p in store.peers()}
-            sealed = releases.list(state=ReleaseState.SEALED, sender=party, limit=_SWEEP_BATCH)
+            sealed = releases.sealed_to_queue(party, limit=limit)
             records = SqlRecordStore(session).get_many([r.record_id for r in sealed])
             entries, items = [], []
             for release in sealed:
@@ -374,46 +378,130 @@ class Outbox(NodeService):
     ) -> Delivery:
         """Send the peer's due items in precedence order; apply the receipts; reschedule the rest.
 
-        At most ``limit`` items go in one run: a short run (one batch) lets a FLASH
-        message queued meanwhile go next instead of waiting behind a long backlog. On
-        ``PeerUnreachableError`` the whole run stops: every item not delivered gets
+        At most ``limit`` items go in one run. Each batch is chosen just before it is
+        sent (sealed releases swept in first, FLASH first), so a FLASH released while a
+        run is under way goes as soon as the batch being landed comes back, beside the
+        ROUTINE batch in flight, not after the run. Batches of the other precedences go
+        one after another, the next sent while this node applies the receipts of the
+        one before; nothing is sent beside a FLASH in flight. An item leaves ``pending``
+        only when its receipt is kept. On
+        ``PeerUnreachableError`` the whole run stops: every due item not delivered gets
         one more attempt counted and its next attempt set by ``backoff``.
         """
         at = at or utc_now()
         schedule = backoff or Backoff()
-        self.sweep(node, at=at)
-        with self._db.transaction("read the outbox") as session:
-            due = list(SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=limit))
         result = Delivery(peer=peer)
-        for batch in batches(due, precedence=_precedence, size=batch_size):
-            try:
-                receipts = transport.send(peer, [item.envelope for item in batch])
-            except PeerUnreachableError as e:
-                self._reschedule(due[due.index(batch[0]) :], error=e.message, at=at, backoff=schedule)
-                return _with(result, failed=len(due) - due.index(batch[0]), error=e.message)
-            answered: set[str] = set()
-            with self._db.transaction("apply the receipts") as session:
-                peers = pinned_descriptors(session)
-                valid = []
-                for data in receipts:
-                    try:
-                        valid.append((read_receipt(session, data, me=node.identity.party, at=at, peers=peers), data))
-                    except RejectedError:
-                        continue
-                settled, entries = _settle_many(session, valid, at=at)
-                for item, outcome in settled:
-                    answered.add(item.id)
-                    refused = outcome is ReceiptOutcome.REFUSED
-                    result = _with(result, delivered=result.delivered + (not refused), refused=result.refused + refused)
-                sent = [item.id for item in batch if item.type == MessageType.RECEIPT.value]
-                SqlFederationStore(session).settle_many(sent, OutboxState.SENT, at=stamp(at))
-                answered.update(sent)
-                audit.append_many(session, entries)
-            result = _with(result, sent=result.sent + len(batch))
-            missing = [item for item in batch if item.id not in answered]
-            if missing:
-                self._reschedule(missing, error="no receipt returned", at=at, backoff=schedule)
-                result = _with(result, failed=result.failed + len(missing))
+        sweep = _SWEEP_BATCH
+        # Two senders: ``ordinary`` sends batches one after another (the next one goes as
+        # the previous one's answer comes back, while this thread applies its receipts),
+        # and ``urgent`` sends FLASH messages beside them, so that a FLASH waits for no
+        # ROUTINE batch to be answered. Nothing overtakes a FLASH: a batch chosen while a
+        # FLASH is in flight goes once the FLASH is answered.
+        flight: _Flight | None = None
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send") as ordinary,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send-flash") as urgent,
+        ):
+            while True:
+                batch = None
+                taken = result.sent + (len(flight[0]) if flight else 0)
+                if taken < limit:
+                    self.sweep(node, at=at, limit=sweep)
+                    sweep = batch_size  # after the first: as many as a batch takes, so a FLASH waits little
+                    batch = self._next_batch(peer, at=at, size=min(batch_size, limit - taken), flight=flight)
+                if batch is not None and flight is not None and _urgent(flight[0]) and not _urgent(batch):
+                    result, failed = self._land(flight, node=node, at=at, backoff=schedule, result=result)
+                    if failed is not None:
+                        return self._unreachable(peer, failed, at=at, backoff=schedule, result=result, limit=limit)
+                    flight = None
+                ahead = None
+                if batch is not None:
+                    pool = urgent if _urgent(batch) else ordinary
+                    ahead = (batch, pool.submit(transport.send, peer, [item.envelope for item in batch]))
+                if flight is not None:
+                    result, failed = self._land(flight, node=node, at=at, backoff=schedule, result=result)
+                    if failed is not None:
+                        if ahead is not None:
+                            ahead[1].exception()  # let it finish; its items are rescheduled below
+                        return self._unreachable(peer, failed, at=at, backoff=schedule, result=result, limit=limit)
+                flight = ahead
+                if flight is None:
+                    return result
+
+    def _next_batch(
+        self,
+        peer: str,
+        *,
+        at: dt.datetime,
+        size: int,
+        flight: _Flight | None,
+    ) -> list[OutboxItem] | None:
+        """The next batch to send: the first due items not in flight (FLASH alone)."""
+        flying = {i.id for i in flight[0]} if flight else set()
+        with self._db.transaction("read the outbox") as session:
+            due = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=size + len(flying))
+        return next(batches([i for i in due if i.id not in flying][:size], precedence=_precedence, size=size), None)
+
+    def _land(
+        self,
+        flight: _Flight,
+        *,
+        node: UnlockedNode,
+        at: dt.datetime,
+        backoff: Backoff,
+        result: Delivery,
+    ) -> tuple[Delivery, PeerUnreachableError | None]:
+        """Wait for a batch in flight and apply its receipts; the error if the peer could not be reached."""
+        batch, future = flight
+        try:
+            receipts = future.result()
+        except PeerUnreachableError as e:
+            return result, e
+        return self._settle_batch(batch, receipts, node=node, at=at, backoff=backoff, result=result), None
+
+    def _unreachable(  # noqa: PLR0913 - the peer, the error, the schedule and the run so far
+        self, peer: str, error: PeerUnreachableError, *, at: dt.datetime, backoff: Backoff, result: Delivery, limit: int
+    ) -> Delivery:
+        """Count one more attempt for every due item (up to what the run had left); stop the run."""
+        with self._db.transaction("read the outbox") as session:
+            left = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=max(limit - result.sent, 1))
+        self._reschedule(left, error=error.message, at=at, backoff=backoff)
+        return _with(result, failed=result.failed + len(left), error=error.message)
+
+    def _settle_batch(  # noqa: PLR0913 - what was sent, what came back, and the run so far
+        self,
+        batch: Sequence[OutboxItem],
+        receipts: Sequence[bytes],
+        *,
+        node: UnlockedNode,
+        at: dt.datetime,
+        backoff: Backoff,
+        result: Delivery,
+    ) -> Delivery:
+        """Apply a batch's receipts in one transaction; reschedule what none answered."""
+        answered: set[str] = set()
+        with self._db.transaction("apply the receipts") as session:
+            peers = pinned_descriptors(session)
+            valid = []
+            for data in receipts:
+                try:
+                    valid.append((read_receipt(session, data, me=node.identity.party, at=at, peers=peers), data))
+                except RejectedError:
+                    continue
+            settled, entries = _settle_many(session, valid, at=at)
+            for item, outcome in settled:
+                answered.add(item.id)
+                refused = outcome is ReceiptOutcome.REFUSED
+                result = _with(result, delivered=result.delivered + (not refused), refused=result.refused + refused)
+            sent = [item.id for item in batch if item.type == MessageType.RECEIPT.value]
+            SqlFederationStore(session).settle_many(sent, OutboxState.SENT, at=stamp(at))
+            answered.update(sent)
+            audit.append_many(session, entries)
+        result = _with(result, sent=result.sent + len(batch))
+        missing = [item for item in batch if item.id not in answered]
+        if missing:
+            self._reschedule(missing, error="no receipt returned", at=at, backoff=backoff)
+            result = _with(result, failed=result.failed + len(missing))
         return result
 
     def _reschedule(self, items: Sequence[OutboxItem], *, error: str, at: dt.datetime, backoff: Backoff) -> None:
@@ -475,6 +563,10 @@ class Outbox(NodeService):
 
 def _precedence(item: OutboxItem) -> Precedence:
     return tuple(PRECEDENCE_RANK)[item.rank]
+
+
+def _urgent(batch: Sequence[OutboxItem]) -> bool:
+    return _precedence(batch[0]) is Precedence.FLASH
 
 
 def _with(result: Delivery, **changes: int | str | None) -> Delivery:

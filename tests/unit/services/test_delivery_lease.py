@@ -2,7 +2,8 @@
 PostgreSQL (an advisory lock), across processes on SQLite (a file lock beside the database,
 so ``accord peers deliver`` beside ``accord serve`` skips a peer being delivered); released
 at the end of the block, and when the holding process is killed.
-The delivery loop starts again after a stop (an app's lifespan may run more than once).
+The delivery loop starts again after a stop (an app's lifespan may run more than once), and
+runs again at once after a full run (a backlog is not held to one run per interval).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pytest
 
 from accord.services import node as nodes
 from accord.services._database import Database
-from accord.services.exchange import DeliveryLoop, Exchange
+from accord.services.exchange import DeliveryLoop, DeliveryOptions, Exchange
+from accord.services.outbox import Delivery
 from tests.api.conftest import PASSPHRASE, make_home
 
 
@@ -91,3 +93,32 @@ def test_the_delivery_loop_runs_again_after_a_stop(tmp_path):
             time.sleep(0.2)
             loop.stop()
         assert exchange.deliver(node=unlocked) == []  # no peer with a URL: nothing to do
+
+
+class CountingExchange:
+    """An exchange whose first runs each send a full run (``limit`` items), then nothing."""
+
+    def __init__(self, full_runs: int) -> None:
+        self.full_runs, self.runs = full_runs, 0
+
+    def deliver(self, *, options, **_):
+        self.runs += 1
+        sent = options.limit if self.runs <= self.full_runs else 0
+        return [Delivery(peer="JPN", sent=sent)]
+
+
+def test_the_delivery_loop_goes_on_at_once_after_a_full_run_and_waits_after_a_short_one(tmp_path):
+    home, _ = make_home(tmp_path, "KOR")
+    unlocked = nodes.unlock(home, PASSPHRASE, unsafe_fast_kdf=True)
+    exchange = CountingExchange(full_runs=3)
+    loop = DeliveryLoop(exchange, node=unlocked, interval=3600, options=DeliveryOptions())
+    loop.start()
+    try:
+        deadline = time.monotonic() + 60
+        while exchange.runs < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert exchange.runs == 4  # three full runs back to back, then the short one
+        time.sleep(0.3)
+        assert exchange.runs == 4  # after a short run it waits out the interval
+    finally:
+        loop.stop()

@@ -99,3 +99,49 @@ def test_batch_delivery_settles_every_release_and_both_logs_verify(pinned, world
     assert kor.service(Outbox).deliver("JPN", transport, node=kor.unlocked, at=LATER).sent == 0
     assert AuditLog(database=kor.db, home=kor.home).verify().entries == len(_entries(kor))
     assert AuditLog(database=jpn.db, home=jpn.home).verify().entries == len(_entries(jpn))
+
+
+def test_a_sweep_queues_a_flash_sealed_behind_a_routine_backlog_first(pinned, world):
+    kor, jpn = pinned
+    backlog = [release(kor, jpn, world) for _ in range(3)]
+    flash = release(kor, jpn, world, precedence="FLASH")
+    assert kor.service(Outbox).sweep(kor.unlocked, at=LATER, limit=1) == 1
+    assert state_of(kor, flash.id) is ReleaseState.QUEUED
+    assert [state_of(kor, r.id) for r in backlog] == [ReleaseState.SEALED] * 3
+    assert kor.service(Outbox).sweep(kor.unlocked, at=LATER, limit=2) == 2
+    assert [state_of(kor, r.id) for r in backlog] == [ReleaseState.QUEUED] * 2 + [ReleaseState.SEALED]
+
+
+def test_a_flash_released_during_a_run_goes_before_the_rest_of_the_run(pinned, world):
+    kor, jpn = pinned
+    backlog = [release(kor, jpn, world) for _ in range(6)]
+    flashes = []
+    accept_many = batch_receiver(jpn, world)
+
+    def receive_and_release_a_flash(datas):
+        if backlog[0].id.encode() in datas[0]:  # while the first batch is at JPN, a FLASH is released at KOR
+            flashes.append(release(kor, jpn, world, precedence="FLASH"))
+        return accept_many(datas)
+
+    transport = InProcessTransport({}, batch_receivers={"JPN": receive_and_release_a_flash})
+    result = kor.service(Outbox).deliver("JPN", transport, node=kor.unlocked, at=LATER, batch_size=2)
+    assert (result.sent, result.delivered, result.refused, result.failed) == (7, 7, 0, 0)
+    ids = [next(r.id for r in [*backlog, *flashes] if r.id.encode() in data) for _, data in transport.sent]
+    # The second batch was already chosen; the FLASH goes as soon as the first comes back,
+    # before the rest of the backlog.
+    assert set(ids[:2]) == {r.id for r in backlog[:2]}
+    assert ids.index(flashes[0].id) < min(ids.index(backlog[4].id), ids.index(backlog[5].id))
+    for r in [*backlog, *flashes]:
+        assert state_of(kor, r.id) is ReleaseState.DELIVERED
+
+
+def test_a_run_stops_at_its_limit_and_the_next_run_takes_the_rest(pinned, world):
+    kor, jpn = pinned
+    sent = [release(kor, jpn, world) for _ in range(5)]
+    transport = InProcessTransport({}, batch_receivers={"JPN": batch_receiver(jpn, world)})
+    outbox = kor.service(Outbox)
+    first = outbox.deliver("JPN", transport, node=kor.unlocked, at=LATER, batch_size=2, limit=3)
+    assert (first.sent, first.delivered) == (3, 3)
+    second = outbox.deliver("JPN", transport, node=kor.unlocked, at=LATER, batch_size=2, limit=3)
+    assert (second.sent, second.delivered) == (2, 2)
+    assert [state_of(kor, r.id) for r in sent] == [ReleaseState.DELIVERED] * 5

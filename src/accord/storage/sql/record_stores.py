@@ -19,7 +19,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, RowMapping, Select, Table, exists, insert, select, update
+from sqlalchemy import ColumnElement, Insert, RowMapping, Select, Table, case, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -494,6 +494,26 @@ class SqlReleaseStore:
         if recipient is not None:
             where.append(r.c.recipient == recipient)
         return self._load(where, after=_after(self._session, r, after, "release"), limit=limit)
+
+    def sealed_to_queue(self, sender: str, *, limit: int) -> Sequence[Release]:
+        """Up to ``limit`` SEALED releases from ``sender``, the most urgent first (FLASH ... ROUTINE).
+
+        Urgency is the precedence of the release's record (a release whose record is
+        gone counts as ROUTINE); within one precedence, the first added. The outbox
+        sweep takes them in this order, so a FLASH sealed behind a long ROUTINE backlog
+        is queued by the next sweep, not after the backlog.
+        """
+        check_page(limit)
+        r, rec = nt.releases, nt.records
+        urgency = case({p.value: i for i, p in enumerate(Precedence)}, value=rec.c.precedence, else_=len(Precedence))
+        chosen = (
+            select(r.c.seq)
+            .select_from(r.outerjoin(rec, rec.c.id == r.c.record_id))
+            .where(r.c.state == ReleaseState.SEALED.value, r.c.sender == sender)
+            .order_by(urgency, r.c.seq)
+            .limit(limit)
+        )
+        return self._load([r.c.seq.in_(chosen)], after=-1, limit=limit)
 
     def _load(self, where: Sequence[ColumnElement[bool]], *, after: int, limit: int) -> Sequence[Release]:
         r, a = nt.releases, nt.release_agreements
