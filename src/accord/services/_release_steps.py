@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ __all__ = [
     "denial_entry",
     "label_of",
     "person_from_options",
+    "portion_rows",
     "read_message_file",
     "remarked",
     "seal_one",
@@ -142,17 +143,19 @@ class OpenedRelease:
 
     def portion_rows(self) -> list[tuple[str, str, str]]:
         """(portion id, originator's level, text or the file's name and where it went), once opened."""
-        rows = []
-        for portion in (self.content or {}).get("portions", []):
-            shown = self._portion(portion)
-            if "text" in shown:
-                rows.append((str(shown["id"]), str(shown["level"]), str(shown["text"])))
-            elif isinstance(file := shown.get("file"), dict):
-                where = f" -> {file['saved_to']}" if file.get("saved_to") else " (give --out DIR to save it)"
-                rows.append(
-                    (str(shown["id"]), str(shown["level"]), f"[file {file['name']}, {file['size']} bytes]{where}")
-                )
-        return rows
+        return portion_rows(self._portion(portion) for portion in (self.content or {}).get("portions", []))
+
+
+def portion_rows(portions: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """(portion id, originator's level, text or the file's name and where it went) per shown portion."""
+    rows = []
+    for shown in portions:
+        if "text" in shown:
+            rows.append((str(shown["id"]), str(shown["level"]), str(shown["text"])))
+        elif isinstance(file := shown.get("file"), dict):
+            where = f" -> {file['saved_to']}" if file.get("saved_to") else " (give --out DIR to save it)"
+            rows.append((str(shown["id"]), str(shown["level"]), f"[file {file['name']}, {file['size']} bytes]{where}"))
+    return rows
 
 
 class RefusedError(Error):

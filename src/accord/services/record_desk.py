@@ -25,6 +25,7 @@ from accord.domain.person import Person
 from accord.domain.world import World
 from accord.errors import ValidationError
 from accord.services._release_message import ReleaseMessage
+from accord.services._release_steps import portion_rows
 from accord.services.cursors import encode_cursor
 from accord.services.node import NodeIdentity, unlock
 from accord.services.peers import Peers
@@ -184,16 +185,7 @@ class OpenedView:
 
     def portion_rows(self) -> list[tuple[str, str, str]]:
         """(portion id, originator's level, text or the file's name and where it went)."""
-        rows = []
-        for shown in self.data.get("portions", []):
-            if "text" in shown:
-                rows.append((str(shown["id"]), str(shown["level"]), str(shown["text"])))
-            elif isinstance(file := shown.get("file"), dict):
-                where = f" -> {file['saved_to']}" if file.get("saved_to") else " (give --out DIR to save it)"
-                rows.append(
-                    (str(shown["id"]), str(shown["level"]), f"[file {file['name']}, {file['size']} bytes]{where}")
-                )
-        return rows
+        return portion_rows(self.data.get("portions", []))
 
 
 class RecordDesk(Protocol):
