@@ -2,7 +2,7 @@
 
 ``engine`` builds a configured engine from a URL, ``tables``, ``node_tables``,
 ``federation_tables``, ``disclosure_tables`` and ``witness_tables`` declare the schema,
-``stores`` (the world), ``record_stores`` (records, releases), ``audit_stores``,
+``stores`` (the world), ``record_stores`` (records), ``release_stores`` (releases), ``audit_stores``,
 ``obligation_stores``, ``people_stores``, ``federation_stores``, ``disclosure_stores``
 and ``witness_stores`` map rows to values, and ``migrate`` runs
 the Alembic migrations under ``accord/storage/migrations``. Nothing here commits: the
@@ -20,7 +20,8 @@ from accord.storage.sql.engine import make_engine, redact
 from accord.storage.sql.federation_stores import SqlFederationStore
 from accord.storage.sql.obligation_stores import SqlObligationStore
 from accord.storage.sql.people_stores import SqlPeopleStore
-from accord.storage.sql.record_stores import SqlRecordStore, SqlReleaseStore
+from accord.storage.sql.record_stores import SqlRecordStore
+from accord.storage.sql.release_stores import SqlReleaseStore
 from accord.storage.sql.stores import SqlWorldStore
 from accord.storage.sql.witness_stores import SqlWitnessStore
 

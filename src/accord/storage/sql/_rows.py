@@ -15,15 +15,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, Table, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
 from accord.errors import Error, StorageError
+from accord.storage import _rules as rules
 from accord.storage.sql import node_tables as nt
 
-__all__ = ["racing", "rowcount", "take_number", "unreadable"]
+__all__ = ["PER_QUERY", "racing", "rowcount", "seq_after", "take_number", "unreadable"]
+
+PER_QUERY = 500  # ids bound per IN query: well under every driver's limit on bound parameters
 
 
 def take_number(session: Session, counter: str, count: int = 1) -> int:
@@ -80,3 +83,11 @@ def unreadable(what: str, key: str, error: Exception) -> NoReturn:
     detail = error.message if isinstance(error, Error) else f"{type(error).__name__}: {error}"
     msg = f"the stored {what} {key} no longer reads back: {detail}"
     raise StorageError(msg, hint="its rows were changed outside Accord; restore them from a backup") from error
+
+
+def seq_after(session: Session, table: Table, key: str | None, what: str) -> int:
+    """The number of the row ``key`` names (-1 for no cursor), or UnknownReferenceError."""
+    if key is None:
+        return -1
+    seq: int | None = session.execute(select(table.c.seq).where(table.c.id == key)).scalar_one_or_none()
+    return rules.known(seq, what, key)
