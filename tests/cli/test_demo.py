@@ -57,6 +57,21 @@ def wait_gone(nodes: list[dict]) -> None:
     assert [n["port"] for n in nodes if listening(n["port"])] == []
 
 
+def reported_nodes(process: subprocess.Popen) -> list[dict]:
+    """The nodes (pid, port, home) the running demo reports on stderr once they are started."""
+    assert process.stderr is not None
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        with contextlib.suppress(json.JSONDecodeError):
+            event = json.loads(line)
+            if event.get("event") == "nodes":
+                return event["nodes"]
+    pytest.fail("the demo never reported its nodes")
+
+
 def demo_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACCORD_")}
     return env | {"PYTHONIOENCODING": "utf-8", "NO_COLOR": "1"}
@@ -178,18 +193,7 @@ def test_sigint_while_playing_stops_every_node():
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     with subprocess.Popen(command(), env=demo_env(), text=True, **pipes) as process:  # noqa: S603 - our own entry point
         try:
-            assert process.stderr is not None
-            nodes = None
-            deadline = time.monotonic() + TIMEOUT_S
-            while nodes is None and time.monotonic() < deadline:
-                line = process.stderr.readline()
-                if not line:
-                    break
-                with contextlib.suppress(json.JSONDecodeError):
-                    event = json.loads(line)
-                    if event.get("event") == "nodes":
-                        nodes = event["nodes"]
-            assert nodes is not None, "the demo never reported its nodes"
+            nodes = reported_nodes(process)
             assert all(alive(n["pid"]) for n in nodes)
             time.sleep(1)  # into the first steps
             process.send_signal(signal.SIGINT)
@@ -203,6 +207,22 @@ def test_sigint_while_playing_stops_every_node():
     assert "interrupted" in rest
     wait_gone(nodes)
     assert not any(Path(n["home"]).exists() for n in nodes)
+
+
+def test_killing_the_demo_with_sigkill_still_stops_its_nodes(tmp_path):
+    """SIGKILL leaves the demo no chance to clean up: its nodes end with it (Linux's parent-death signal)."""
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with subprocess.Popen([*command(), "--dir", str(tmp_path / "demo")], env=demo_env(), text=True, **pipes) as process:  # noqa: S603
+        try:
+            nodes = reported_nodes(process)
+            assert all(alive(n["pid"]) for n in nodes)
+            process.kill()
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    wait_gone(nodes)
 
 
 def test_a_dir_that_is_not_empty_is_refused_before_anything_starts(tmp_path):

@@ -13,6 +13,7 @@ Nothing here decides what the demo plays (``services.demo`` does) or prints.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import signal
@@ -37,6 +38,7 @@ from accord.services.world import init_node, load_into_registry, read_world
 __all__ = ["PARTIES", "DemoError", "DemoNode", "add_people", "pin", "prepare"]
 
 PARTIES: Final = ("KOR", "USA", "JPN")
+_PR_SET_PDEATHSIG: Final = 1  # linux/prctl.h
 # Each node's people: id -> (roles, clearance in the node's own scheme, need-to-know).
 _TOPICS: Final = ("dprk-missile", "maritime-security")
 _CLEARANCE: Final = {"KOR": "KOR/MIL-II", "USA": "USA/SECRET", "JPN": "JPN/GOKUHI"}
@@ -119,6 +121,7 @@ class DemoNode:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped as one, spared the terminal's Ctrl-C
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only a prctl call between fork and exec
         )
 
     def wait_ready(self) -> None:
@@ -267,3 +270,17 @@ def add_people(made: list[DemoNode]) -> None:
 def pin(made: list[DemoNode]) -> None:
     """Pin every node to the two others (once their servers answer: the URLs are final)."""
     _pin(made)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, a SIGTERM when the demo process dies.
+
+    The demo stops its nodes itself on success, error, Ctrl-C and SIGTERM; this covers
+    the one case it cannot see, being killed with SIGKILL, which would otherwise leave
+    three servers running. Elsewhere it does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
