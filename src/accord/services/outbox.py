@@ -20,7 +20,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -36,6 +36,8 @@ from accord.federation.messages import MAX_ENVELOPE_BYTES, Envelope, MessageType
 from accord.federation.trust import Freshness, PeerDescriptor, check_inbound
 from accord.services import audit
 from accord.services._database import NodeService
+from accord.services._flash_watch import POLL_SECONDS, FlashWatch
+from accord.services._receipt_batch import settle_many
 from accord.services._release_message import ReleaseMessage
 from accord.services._signed_objects import ObligationType, SignedObject, choice, find
 from accord.services.node import UnlockedNode, utc_now
@@ -52,6 +54,7 @@ _OBLIGATION_PRECEDENCE: Final = {
     ObligationType.ACKNOWLEDGEMENT: Precedence.IMMEDIATE,
 }
 _SWEEP_BATCH = 500
+_WATCH_SWEEP = 4  # what a run waiting on a batch sweeps when a FLASH is sealed: FLASH first, little else
 
 _Flight = tuple[list[OutboxItem], "Future[Sequence[bytes]]"]
 """A batch on its way to the peer, and the receipts it will bring back."""
@@ -133,72 +136,6 @@ def _settle(
             meta={"action": "delivery.receipt", "outcome": result.value, "peer": receipt.sender, "message": item.id},
         )
     return item, None
-
-
-def _settle_many(
-    session: Session, receipts: Sequence[tuple[Envelope, bytes]], *, at: dt.datetime
-) -> tuple[list[tuple[OutboxItem, ReceiptOutcome]], list[Callable[[int], AuditEntry]]]:
-    """:func:`apply_receipt` for a batch of verified receipts, in a few statements.
-
-    A receipt that answers nothing sent, names another digest or an unknown outcome is
-    skipped (nothing stored for it). Returns what each kept receipt answered, and the
-    audit entries for the caller to append.
-    """
-    store = SqlFederationStore(session)
-    items = store.items([of for r, _ in receipts if isinstance(of := r.body.get("of"), str)])
-    checked: list[tuple[Envelope, bytes, OutboxItem, ReceiptOutcome]] = []
-    for receipt, data in receipts:
-        item = items.get(of) if isinstance(of := receipt.body.get("of"), str) else None
-        if item is None or item.peer != receipt.sender or item.type == MessageType.RECEIPT.value:
-            continue
-        if receipt.body.get("digest") != hashlib.sha256(item.envelope).hexdigest():
-            continue
-        try:
-            checked.append((receipt, data, item, ReceiptOutcome(str(receipt.body.get("outcome")))))
-        except ValueError:
-            continue
-    when = stamp(at)
-    kept = store.add_receipts(
-        [
-            Receipt(
-                message_id=item.id, peer=r.sender, receipt_id=r.id, outcome=outcome, envelope=data, received_at=when
-            )
-            for r, data, item, outcome in checked
-        ]
-    )
-    moves: dict[ReceiptOutcome, list[OutboxItem]] = {ReceiptOutcome.ACCEPTED: [], ReceiptOutcome.REFUSED: []}
-    entries = []
-    for (receipt, data, item, outcome), new in zip(checked, kept, strict=True):
-        if not new or item.state is not OutboxState.PENDING:
-            continue
-        moves.setdefault(outcome, []).append(item)
-        entries.append(
-            audit.entry(
-                kind=EntryKind.RECEIPT,
-                actor=receipt.recipient,
-                at=at,
-                subjects=(item.release_id,) if item.release_id else (),
-                digests={
-                    "receipt": hashlib.sha256(data).hexdigest(),
-                    "message": hashlib.sha256(item.envelope).hexdigest(),
-                },
-                meta={
-                    "action": "delivery.receipt",
-                    "outcome": outcome.value,
-                    "peer": receipt.sender,
-                    "message": item.id,
-                },
-            )
-        )
-    for outcome, moved in moves.items():
-        delivered = outcome is ReceiptOutcome.ACCEPTED
-        store.settle_many([i.id for i in moved], OutboxState.DELIVERED if delivered else OutboxState.REFUSED, at=when)
-        SqlReleaseStore(session).set_states(
-            [i.release_id for i in moved if i.release_id is not None],
-            ReleaseState.DELIVERED if delivered else ReleaseState.REFUSED,
-            at=audit.iso(at),
-        )
-    return [(item, outcome) for _, _, item, outcome in checked], entries
 
 
 @functools.lru_cache(maxsize=256)
@@ -379,12 +316,14 @@ class Outbox(NodeService):
         """Send the peer's due items in precedence order; apply the receipts; reschedule the rest.
 
         At most ``limit`` items go in one run. Each batch is chosen just before it is
-        sent (sealed releases swept in first, FLASH first), so a FLASH released while a
-        run is under way goes as soon as the batch being landed comes back, beside the
-        ROUTINE batch in flight, not after the run. Batches of the other precedences go
-        one after another, the next sent while this node applies the receipts of the
-        one before; nothing is sent beside a FLASH in flight. An item leaves ``pending``
-        only when its receipt is kept. On
+        sent (sealed releases swept in first, FLASH first). While the run waits on a
+        batch of another precedence it looks for a new FLASH every few milliseconds
+        (sealed by any process, or queued): one found is swept and sent at once beside
+        the batch in flight, not after it or after the run. Batches of the other
+        precedences go one after another, the next sent while this node applies the
+        receipts of the one before; no batch is chosen while a FLASH is in flight (one
+        chosen before may go beside it). An item leaves ``pending`` only when its
+        receipt is kept. On
         ``PeerUnreachableError`` the whole run stops: every due item not delivered gets
         one more attempt counted and its next attempt set by ``backoff``.
         """
@@ -395,31 +334,38 @@ class Outbox(NodeService):
         # Two senders: ``ordinary`` sends batches one after another (the next one goes as
         # the previous one's answer comes back, while this thread applies its receipts),
         # and ``urgent`` sends FLASH messages beside them, so that a FLASH waits for no
-        # ROUTINE batch to be answered. Nothing overtakes a FLASH: a batch chosen while a
-        # FLASH is in flight goes once the FLASH is answered.
+        # ROUTINE batch to be answered: while this thread waits on one, ``watch`` looks
+        # for a new FLASH every few milliseconds. Nothing overtakes a FLASH: a batch
+        # chosen while a FLASH is in flight goes once the FLASH is answered.
         flight: _Flight | None = None
+        watch = FlashWatch(self._db, peer=peer, sender=node.identity.party, at=at)
         with (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send") as ordinary,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send-flash") as urgent,
         ):
+
+            def send(batch: list[OutboxItem]) -> _Flight:
+                pool = urgent if _urgent(batch) else ordinary
+                return batch, pool.submit(transport.send, peer, [item.envelope for item in batch])
+
             while True:
                 batch = None
                 taken = result.sent + (len(flight[0]) if flight else 0)
                 if taken < limit:
                     self.sweep(node, at=at, limit=sweep)
                     sweep = batch_size  # after the first: as many as a batch takes, so a FLASH waits little
-                    batch = self._next_batch(peer, at=at, size=min(batch_size, limit - taken), flight=flight)
+                    out = [flight] if flight else []
+                    batch = self._next_batch(peer, at=at, size=min(batch_size, limit - taken), flying=out)
                 if batch is not None and flight is not None and _urgent(flight[0]) and not _urgent(batch):
                     result, failed = self._land(flight, node=node, at=at, backoff=schedule, result=result)
                     if failed is not None:
                         return self._unreachable(peer, failed, at=at, backoff=schedule, result=result, limit=limit)
                     flight = None
-                ahead = None
-                if batch is not None:
-                    pool = urgent if _urgent(batch) else ordinary
-                    ahead = (batch, pool.submit(transport.send, peer, [item.envelope for item in batch]))
+                ahead = send(batch) if batch is not None else None
                 if flight is not None:
-                    result, failed = self._land(flight, node=node, at=at, backoff=schedule, result=result)
+                    result, failed = self._land_watching(
+                        flight, ahead, watch=watch, send=send, node=node, at=at, backoff=schedule, result=result
+                    )
                     if failed is not None:
                         if ahead is not None:
                             ahead[1].exception()  # let it finish; its items are rescheduled below
@@ -428,19 +374,50 @@ class Outbox(NodeService):
                 if flight is None:
                     return result
 
+    def _land_watching(  # noqa: PLR0913 - the batches out, the watch, and what landing needs
+        self,
+        flight: _Flight,
+        ahead: _Flight | None,
+        *,
+        watch: FlashWatch,
+        send: Callable[[list[OutboxItem]], _Flight],
+        node: UnlockedNode,
+        at: dt.datetime,
+        backoff: Backoff,
+        result: Delivery,
+    ) -> tuple[Delivery, PeerUnreachableError | None]:
+        """:meth:`_land`, but while a batch of another precedence is out, send each FLASH that becomes due.
+
+        A FLASH found goes at once on its own sender and is landed here; the batch being
+        waited on is landed after. If the FLASH could not be delivered, the run stops
+        with that error once the batch is landed.
+        """
+        out = [flight, *([ahead] if ahead is not None else [])]
+        flash_failed = None
+        if not any(_urgent(b) for b, _ in out):
+            while flash_failed is None and not wait([flight[1]], timeout=POLL_SECONDS).done:
+                if not watch.due():
+                    continue
+                self.sweep(node, at=at, limit=_WATCH_SWEEP)
+                batch = self._next_batch(watch.peer, at=at, size=1, flying=out)
+                if batch is not None and _urgent(batch):
+                    result, flash_failed = self._land(send(batch), node=node, at=at, backoff=backoff, result=result)
+        result, failed = self._land(flight, node=node, at=at, backoff=backoff, result=result)
+        return result, flash_failed or failed
+
     def _next_batch(
         self,
         peer: str,
         *,
         at: dt.datetime,
         size: int,
-        flight: _Flight | None,
+        flying: Sequence[_Flight],
     ) -> list[OutboxItem] | None:
-        """The next batch to send: the first due items not in flight (FLASH alone)."""
-        flying = {i.id for i in flight[0]} if flight else set()
+        """The next batch to send: the first due items not in ``flying`` (FLASH alone)."""
+        taken = {i.id for batch, _ in flying for i in batch}
         with self._db.transaction("read the outbox") as session:
-            due = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=size + len(flying))
-        return next(batches([i for i in due if i.id not in flying][:size], precedence=_precedence, size=size), None)
+            due = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=size + len(taken))
+        return next(batches([i for i in due if i.id not in taken][:size], precedence=_precedence, size=size), None)
 
     def _land(
         self,
@@ -488,7 +465,7 @@ class Outbox(NodeService):
                     valid.append((read_receipt(session, data, me=node.identity.party, at=at, peers=peers), data))
                 except RejectedError:
                     continue
-            settled, entries = _settle_many(session, valid, at=at)
+            settled, entries = settle_many(session, valid, at=at)
             for item, outcome in settled:
                 answered.add(item.id)
                 refused = outcome is ReceiptOutcome.REFUSED

@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Insert, RowMapping, Table, case, exists, insert, select, update
+from sqlalchemy import ColumnElement, Insert, RowMapping, Table, case, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -281,6 +281,39 @@ class SqlReleaseStore:
             .limit(limit)
         )
         return self._load([r.c.seq.in_(chosen)], after=-1, limit=limit)
+
+    def last_number(self) -> int:
+        """The number of the last release added (-1 when there is none): a cursor for :meth:`flash_sealed_after`."""
+        found = self._session.execute(select(func.max(nt.releases.c.seq))).scalar()
+        return -1 if found is None else int(found)
+
+    def flash_sealed_after(self, sender: str, *, after: int) -> tuple[int, bool]:
+        """Whether a SEALED FLASH release from ``sender`` was added after number ``after``; the new cursor.
+
+        Reads only the releases numbered above ``after`` (a range of the unique number,
+        at most ``PER_QUERY`` of them; the returned cursor is the last one read, so the
+        next call goes on from there), then the precedence of their records: cheap
+        enough to ask every few milliseconds while a delivery waits on a batch, however
+        long the sealed backlog. Numbers are taken in commit order, so nothing committed
+        is passed over.
+        """
+        r, rec = nt.releases, nt.records
+        rows = self._session.execute(
+            select(r.c.seq, r.c.state, r.c.sender, r.c.record_id)
+            .where(r.c.seq > after)
+            .order_by(r.c.seq)
+            .limit(PER_QUERY)
+        ).all()
+        if not rows:
+            return after, False
+        ids = [row.record_id for row in rows if row.state == ReleaseState.SEALED.value and row.sender == sender]
+        flash = bool(ids) and (
+            self._session.execute(
+                select(rec.c.id).where(rec.c.id.in_(ids), rec.c.precedence == Precedence.FLASH.value).limit(1)
+            ).first()
+            is not None
+        )
+        return int(rows[-1].seq), flash
 
     def _load(self, where: Sequence[ColumnElement[bool]], *, after: int, limit: int) -> Sequence[Release]:
         r, a = nt.releases, nt.release_agreements
