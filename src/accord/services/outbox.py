@@ -167,15 +167,21 @@ def read_receipt(  # noqa: PLR0913 - the bytes, this node, its clock and its lim
     Raises:
         RejectedError: it does not, or it is not a receipt.
     """
+    peers = pinned_descriptors(session) if peers is None else peers
+    return _verified_receipt(data, me=me, at=at, peers=peers, freshness=freshness, max_bytes=max_bytes)
+
+
+def _verified_receipt(  # noqa: PLR0913 - as read_receipt, with the pinned peers already read
+    data: bytes,
+    *,
+    me: str,
+    at: dt.datetime,
+    peers: Mapping[str, PeerDescriptor],
+    freshness: Freshness | None = None,
+    max_bytes: int = MAX_ENVELOPE_BYTES,
+) -> Envelope:
     envelope = Envelope.from_bytes(data, max_bytes=max_bytes)
-    check_inbound(
-        envelope,
-        me=me,
-        peers=pinned_descriptors(session) if peers is None else peers,
-        now=at,
-        freshness=freshness or Freshness(),
-        fingerprint=lambda _: None,
-    )
+    check_inbound(envelope, me=me, peers=peers, now=at, freshness=freshness or Freshness(), fingerprint=lambda _: None)
     if envelope.type is not MessageType.RECEIPT:
         msg = f"expected a receipt, got a {envelope.type.value} message"
         raise RejectedError(msg)
@@ -457,14 +463,15 @@ class Outbox(NodeService):
     ) -> Delivery:
         """Apply a batch's receipts in one transaction; reschedule what none answered."""
         answered: set[str] = set()
-        with self._db.transaction("apply the receipts") as session:
+        with self._db.transaction("read the pinned peers") as session:
             peers = pinned_descriptors(session)
-            valid = []
-            for data in receipts:
-                try:
-                    valid.append((read_receipt(session, data, me=node.identity.party, at=at, peers=peers), data))
-                except RejectedError:
-                    continue
+        valid = []  # verified outside the writing transaction, so the writer lock is not held meanwhile
+        for data in receipts:
+            try:
+                valid.append((_verified_receipt(data, me=node.identity.party, at=at, peers=peers), data))
+            except RejectedError:
+                continue
+        with self._db.transaction("apply the receipts") as session:
             settled, entries = settle_many(session, valid, at=at)
             for item, outcome in settled:
                 answered.add(item.id)
