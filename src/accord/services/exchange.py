@@ -2,7 +2,8 @@
 
 :meth:`Exchange.receive` takes the body of ``POST /federation/v1/envelopes`` (already
 read within the size limit), refuses a body that is not a batch with one audit entry
-(``RejectedError``, opaque), hands the envelopes to ``Inbound.accept_many`` and answers
+(``RejectedError``, opaque), hands the envelopes to ``Inbound.accept_many`` ten at a
+time (so a FLASH posted beside a long batch waits for a short transaction) and answers
 with the receipts, the opaque refusal in place of each refused one.
 :meth:`Exchange.refuse_oversized` audits a body over the limit. :meth:`Exchange.deliver`
 runs ``Outbox.deliver`` over HTTP for each pinned peer with a URL, holding a per-peer
