@@ -211,45 +211,48 @@ class Outbox(NodeService):
         """
         at = at or utc_now()
         party = node.identity.party
-        queued = 0
-        with self._db.transaction("queue the sealed releases") as session:
-            releases = SqlReleaseStore(session)
-            store = SqlFederationStore(session)
-            pinned = {p.party for p in store.peers()}
-            sealed = releases.sealed_to_queue(party, limit=limit)
+        with self._db.transaction("read the sealed releases") as session:
+            pinned = {p.party for p in SqlFederationStore(session).peers()}
+            sealed = SqlReleaseStore(session).sealed_to_queue(party, limit=limit)
             records = SqlRecordStore(session).get_many([r.record_id for r in sealed])
-            entries, items = [], []
-            for release in sealed:
-                message = ReleaseMessage.from_bytes(release.envelope)
-                stored = records.get(release.record_id)
-                if message.recipient not in pinned or message.attachments or stored is None:
-                    continue
-                envelope = new_envelope(
-                    MessageType.RELEASE,
-                    {"message": message.to_dict(), "originator": party, "recipient": release.recipient},
-                    sender=party,
-                    recipient=message.recipient,
+        # Envelopes are signed outside the writing transaction, so the writer lock is not
+        # held meanwhile; the transaction queues only those it moves from SEALED (another
+        # sweep at the same moment may have queued some first).
+        items: dict[str, tuple[OutboxItem, Callable[[int], AuditEntry]]] = {}
+        for release in sealed:
+            message = ReleaseMessage.from_bytes(release.envelope)
+            stored = records.get(release.record_id)
+            if message.recipient not in pinned or message.attachments or stored is None:
+                continue
+            envelope = new_envelope(
+                MessageType.RELEASE,
+                {"message": message.to_dict(), "originator": party, "recipient": release.recipient},
+                sender=party,
+                recipient=message.recipient,
+                at=at,
+                keys=node.keys,
+                precedence=stored.record.precedence,
+                agreement=message.agreement,
+            )
+            items[release.id] = (
+                _item(envelope, at=at, release_id=release.id),
+                audit.entry(
+                    kind=EntryKind.RELEASE,
+                    actor=party,
                     at=at,
-                    keys=node.keys,
-                    precedence=stored.record.precedence,
-                    agreement=message.agreement,
-                )
-                items.append(_item(envelope, at=at, release_id=release.id))
-                entries.append(
-                    audit.entry(
-                        kind=EntryKind.RELEASE,
-                        actor=party,
-                        at=at,
-                        subjects=(release.record_id, release.id),
-                        digests={"envelope": hashlib.sha256(envelope.to_bytes()).hexdigest()},
-                        meta={"action": "release.queue", "outcome": "queued", "peer": message.recipient},
-                    )
-                )
-                queued += 1
-            store.enqueue_many(items)
-            releases.set_states([i.release_id for i in items if i.release_id], ReleaseState.QUEUED, at=audit.iso(at))
-            audit.append_many(session, entries)
-        return queued
+                    subjects=(release.record_id, release.id),
+                    digests={"envelope": hashlib.sha256(envelope.to_bytes()).hexdigest()},
+                    meta={"action": "release.queue", "outcome": "queued", "peer": message.recipient},
+                ),
+            )
+        if not items:
+            return 0
+        with self._db.transaction("queue the sealed releases") as session:
+            moved = SqlReleaseStore(session).queue_sealed(items, at=audit.iso(at))
+            ids = [i for i in items if i in moved]  # in the sweep's order: FLASH first
+            SqlFederationStore(session).enqueue_many([items[i][0] for i in ids])
+            audit.append_many(session, [items[i][1] for i in ids])
+        return len(ids)
 
     def queue_obligation(  # noqa: PLR0913 - which object, to whom, and the keys
         self,

@@ -68,3 +68,24 @@ def test_without_a_flash_a_run_sends_its_batches_in_order(pinned, world):
     assert (result.sent, result.delivered) == (5, 5)
     ids = [next(r.id for r in backlog if r.id.encode() in data) for _, data in transport.sent]
     assert ids == [r.id for r in backlog]
+
+
+def test_two_sweeps_at_once_queue_each_sealed_release_once(pinned, world):
+    kor, jpn = pinned
+    sealed = [release(kor, jpn, world) for _ in range(6)]
+    counted: list[int] = []
+    start = threading.Barrier(2)
+
+    def sweep():
+        start.wait(_PATIENCE)
+        counted.append(kor.service(Outbox).sweep(kor.unlocked, at=LATER))
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(_PATIENCE)
+    assert sum(counted) == 6  # envelopes are signed outside the transaction, queued once each
+    with kor.db.transaction("read") as session:
+        assert len(SqlFederationStore(session).pending("JPN")) == 6
+    assert [state_of(kor, r.id) for r in sealed] == [ReleaseState.QUEUED] * 6

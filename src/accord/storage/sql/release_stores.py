@@ -201,6 +201,25 @@ class SqlReleaseStore:
             return self.set_state(release_id, state, at=at)
         return moved
 
+    def queue_sealed(self, release_ids: Collection[str], *, at: str) -> set[str]:
+        """Move those of ``release_ids`` still SEALED to QUEUED; the ids moved.
+
+        One ``UPDATE ... WHERE state = 'sealed' RETURNING id`` per ``PER_QUERY`` ids: two
+        sweeps at once move each release once (PostgreSQL re-checks a row it waited for;
+        SQLite has one writer), and the one that did not move it leaves it alone.
+        """
+        r, wanted = nt.releases, sorted(set(release_ids))
+        moved: set[str] = set()
+        for start in range(0, len(wanted), PER_QUERY):
+            statement = (
+                update(r)
+                .where(r.c.id.in_(wanted[start : start + PER_QUERY]), r.c.state == ReleaseState.SEALED.value)
+                .values(state=ReleaseState.QUEUED.value, updated_at=at)
+                .returning(r.c.id)
+            )
+            moved.update(str(i) for i in self._session.execute(statement).scalars())
+        return moved
+
     def set_states(self, release_ids: Collection[str], state: ReleaseState, *, at: str) -> None:
         """Move releases to ``state`` (the batch form of :meth:`set_state`, with its checks)."""
         r = nt.releases
