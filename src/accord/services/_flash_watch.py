@@ -6,7 +6,7 @@ must not wait for that batch to be answered. :class:`FlashWatch` is asked every 
 milliseconds while the run waits; it reads only the releases added since it last
 looked (a range of their commit-ordered number) and the first due outbox item of the
 peer, so each look costs about the same however long the backlog is. It only says
-"look now": the run then sweeps and picks the batch as always (FLASH first, every
+how many to sweep: the run then sweeps and picks the batch as always (FLASH first, every
 protocol check unchanged). It does not send, queue or change anything itself.
 """
 
@@ -43,11 +43,13 @@ class FlashWatch:
         """The peer watched for."""
         return self._peer
 
-    def due(self) -> bool:
-        """A look: ``True`` when a sealed FLASH release was added since the last, or a FLASH item is due."""
+    def due(self) -> int | None:
+        """A look: how many FLASH releases were sealed since the last (for the sweep to take), or 0 when
+        a FLASH item is already queued and due; ``None`` when there is no FLASH to send.
+        """  # noqa: D205 - the summary needs two lines
         with self._db.transaction("look for a FLASH") as session:
             self._cursor, sealed = SqlReleaseStore(session).flash_sealed_after(self._sender, after=self._cursor)
             if sealed:
-                return True
+                return sealed
             first = SqlFederationStore(session).pending(self._peer, due_at=self._due_at, limit=1)
-        return bool(first) and first[0].rank == _FLASH_RANK
+        return 0 if first and first[0].rank == _FLASH_RANK else None

@@ -54,7 +54,6 @@ _OBLIGATION_PRECEDENCE: Final = {
     ObligationType.ACKNOWLEDGEMENT: Precedence.IMMEDIATE,
 }
 _SWEEP_BATCH = 500
-_WATCH_SWEEP = 4  # what a run waiting on a batch sweeps when a FLASH is sealed: FLASH first, little else
 
 _Flight = tuple[list[OutboxItem], "Future[Sequence[bytes]]"]
 """A batch on its way to the peer, and the receipts it will bring back."""
@@ -405,9 +404,11 @@ class Outbox(NodeService):
         flash_failed = None
         if not any(_urgent(b) for b, _ in out):
             while flash_failed is None and not wait([flight[1]], timeout=POLL_SECONDS).done:
-                if not watch.due():
+                flashes = watch.due()
+                if flashes is None:
                     continue
-                self.sweep(node, at=at, limit=_WATCH_SWEEP)
+                if flashes:
+                    self.sweep(node, at=at, limit=flashes)  # FLASH first: the new ones and nothing else
                 batch = self._next_batch(watch.peer, at=at, size=1, flying=out)
                 if batch is not None and _urgent(batch):
                     result, flash_failed = self._land(send(batch), node=node, at=at, backoff=backoff, result=result)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 
 from accord.federation.delivery import InProcessTransport
+from accord.services._flash_watch import FlashWatch
 from accord.services.outbox import Outbox
 from accord.storage.sql import SqlFederationStore
 from accord.storage.values import ReleaseState
@@ -89,3 +90,18 @@ def test_two_sweeps_at_once_queue_each_sealed_release_once(pinned, world):
     with kor.db.transaction("read") as session:
         assert len(SqlFederationStore(session).pending("JPN")) == 6
     assert [state_of(kor, r.id) for r in sealed] == [ReleaseState.QUEUED] * 6
+
+
+def test_the_watch_counts_each_newly_sealed_flash_once(pinned, world):
+    kor, jpn = pinned
+    release(kor, jpn, world)
+    watch = FlashWatch(kor.db, peer="JPN", sender="KOR", at=LATER)
+    assert watch.due() is None  # nothing added since it started
+    release(kor, jpn, world)
+    assert watch.due() is None  # a ROUTINE release is not its business
+    release(kor, jpn, world, precedence="FLASH")
+    release(kor, jpn, world, precedence="FLASH")
+    assert watch.due() == 2
+    assert watch.due() is None  # counted once
+    assert kor.service(Outbox).sweep(kor.unlocked, at=LATER, limit=1) == 1  # one FLASH queued, due
+    assert watch.due() == 0  # a FLASH item is due in the outbox: send, nothing to sweep

@@ -306,8 +306,8 @@ class SqlReleaseStore:
         found = self._session.execute(select(func.max(nt.releases.c.seq))).scalar()
         return -1 if found is None else int(found)
 
-    def flash_sealed_after(self, sender: str, *, after: int) -> tuple[int, bool]:
-        """Whether a SEALED FLASH release from ``sender`` was added after number ``after``; the new cursor.
+    def flash_sealed_after(self, sender: str, *, after: int) -> tuple[int, int]:
+        """How many SEALED FLASH releases from ``sender`` were added after number ``after``; the new cursor.
 
         Reads only the releases numbered above ``after`` (a range of the unique number,
         at most ``PER_QUERY`` of them; the returned cursor is the last one read, so the
@@ -324,15 +324,13 @@ class SqlReleaseStore:
             .limit(PER_QUERY)
         ).all()
         if not rows:
-            return after, False
+            return after, 0
         ids = [row.record_id for row in rows if row.state == ReleaseState.SEALED.value and row.sender == sender]
-        flash = bool(ids) and (
-            self._session.execute(
-                select(rec.c.id).where(rec.c.id.in_(ids), rec.c.precedence == Precedence.FLASH.value).limit(1)
-            ).first()
-            is not None
-        )
-        return int(rows[-1].seq), flash
+        flash = set()
+        if ids:
+            query = select(rec.c.id).where(rec.c.id.in_(set(ids)), rec.c.precedence == Precedence.FLASH.value)
+            flash = set(self._session.execute(query).scalars())
+        return int(rows[-1].seq), sum(i in flash for i in ids)
 
     def _load(self, where: Sequence[ColumnElement[bool]], *, after: int, limit: int) -> Sequence[Release]:
         r, a = nt.releases, nt.release_agreements
