@@ -338,7 +338,6 @@ class Outbox(NodeService):
         at = at or utc_now()
         schedule = backoff or Backoff()
         result = Delivery(peer=peer)
-        sweep = _SWEEP_BATCH
         # Two senders: ``ordinary`` sends batches one after another (the next one goes as
         # the previous one's answer comes back, while this thread applies its receipts),
         # and ``urgent`` sends FLASH messages beside them, so that a FLASH waits for no
@@ -360,8 +359,9 @@ class Outbox(NodeService):
                 batch = None
                 taken = result.sent + (len(flight[0]) if flight else 0)
                 if taken < limit:
-                    self.sweep(node, at=at, limit=sweep)
-                    sweep = batch_size  # after the first: as many as a batch takes, so a FLASH waits little
+                    # As many as a batch takes (signed while the batch before is in flight), so
+                    # that a FLASH sealed meanwhile waits for a short sweep, never a long one.
+                    self.sweep(node, at=at, limit=batch_size)
                     out = [flight] if flight else []
                     batch = self._next_batch(peer, at=at, size=min(batch_size, limit - taken), flying=out)
                 if batch is not None and flight is not None and _urgent(flight[0]) and not _urgent(batch):
