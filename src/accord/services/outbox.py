@@ -55,8 +55,8 @@ _OBLIGATION_PRECEDENCE: Final = {
 }
 _SWEEP_BATCH = 500
 
-_Flight = tuple[list[OutboxItem], "Future[Sequence[bytes]]"]
-"""A batch on its way to the peer, and the receipts it will bring back."""
+_Flight = tuple[list[OutboxItem], "Future[list[tuple[Envelope, bytes]]]"]
+"""A batch on its way to the peer, and the receipts it will bring back (verified, with their bytes)."""
 
 
 def queue(session: Session, envelope: Envelope, *, at: dt.datetime, release_id: str | None = None) -> OutboxItem:
@@ -353,7 +353,7 @@ class Outbox(NodeService):
 
             def send(batch: list[OutboxItem]) -> _Flight:
                 pool = urgent if _urgent(batch) else ordinary
-                return batch, pool.submit(transport.send, peer, [item.envelope for item in batch])
+                return batch, pool.submit(self._exchange, transport, peer, batch, me=node.identity.party, at=at)
 
             while True:
                 batch = None
@@ -365,7 +365,7 @@ class Outbox(NodeService):
                     out = [flight] if flight else []
                     batch = self._next_batch(peer, at=at, size=min(batch_size, limit - taken), flying=out)
                 if batch is not None and flight is not None and _urgent(flight[0]) and not _urgent(batch):
-                    result, failed = self._land(flight, node=node, at=at, backoff=schedule, result=result)
+                    result, failed = self._land(flight, at=at, backoff=schedule, result=result)
                     if failed is not None:
                         return self._unreachable(peer, failed, at=at, backoff=schedule, result=result, limit=limit)
                     flight = None
@@ -411,8 +411,8 @@ class Outbox(NodeService):
                     self.sweep(node, at=at, limit=flashes)  # FLASH first: the new ones and nothing else
                 batch = self._next_batch(watch.peer, at=at, size=1, flying=out)
                 if batch is not None and _urgent(batch):
-                    result, flash_failed = self._land(send(batch), node=node, at=at, backoff=backoff, result=result)
-        result, failed = self._land(flight, node=node, at=at, backoff=backoff, result=result)
+                    result, flash_failed = self._land(send(batch), at=at, backoff=backoff, result=result)
+        result, failed = self._land(flight, at=at, backoff=backoff, result=result)
         return result, flash_failed or failed
 
     def _next_batch(
@@ -433,7 +433,6 @@ class Outbox(NodeService):
         self,
         flight: _Flight,
         *,
-        node: UnlockedNode,
         at: dt.datetime,
         backoff: Backoff,
         result: Delivery,
@@ -444,7 +443,7 @@ class Outbox(NodeService):
             receipts = future.result()
         except PeerUnreachableError as e:
             return result, e
-        return self._settle_batch(batch, receipts, node=node, at=at, backoff=backoff, result=result), None
+        return self._settle_batch(batch, receipts, at=at, backoff=backoff, result=result), None
 
     def _unreachable(  # noqa: PLR0913 - the peer, the error, the schedule and the run so far
         self, peer: str, error: PeerUnreachableError, *, at: dt.datetime, backoff: Backoff, result: Delivery, limit: int
@@ -455,28 +454,38 @@ class Outbox(NodeService):
         self._reschedule(left, error=error.message, at=at, backoff=backoff)
         return _with(result, failed=result.failed + len(left), error=error.message)
 
-    def _settle_batch(  # noqa: PLR0913 - what was sent, what came back, and the run so far
+    def _exchange(
+        self, transport: Transport, peer: str, batch: Sequence[OutboxItem], *, me: str, at: dt.datetime
+    ) -> list[tuple[Envelope, bytes]]:
+        """Send a batch; the receipts that pass the inbound checks (the pinned peers read once).
+
+        Run by the sending thread, outside any writing transaction: the delivering
+        thread stays free to watch for a FLASH while the receipts are verified.
+        """
+        receipts = transport.send(peer, [item.envelope for item in batch])
+        with self._db.transaction("read the pinned peers") as session:
+            peers = pinned_descriptors(session)
+        valid = []
+        for data in receipts:
+            try:
+                valid.append((_verified_receipt(data, me=me, at=at, peers=peers), data))
+            except RejectedError:
+                continue
+        return valid
+
+    def _settle_batch(
         self,
         batch: Sequence[OutboxItem],
-        receipts: Sequence[bytes],
+        receipts: Sequence[tuple[Envelope, bytes]],
         *,
-        node: UnlockedNode,
         at: dt.datetime,
         backoff: Backoff,
         result: Delivery,
     ) -> Delivery:
-        """Apply a batch's receipts in one transaction; reschedule what none answered."""
+        """Apply a batch's verified receipts in one transaction; reschedule what none answered."""
         answered: set[str] = set()
-        with self._db.transaction("read the pinned peers") as session:
-            peers = pinned_descriptors(session)
-        valid = []  # verified outside the writing transaction, so the writer lock is not held meanwhile
-        for data in receipts:
-            try:
-                valid.append((_verified_receipt(data, me=node.identity.party, at=at, peers=peers), data))
-            except RejectedError:
-                continue
         with self._db.transaction("apply the receipts") as session:
-            settled, entries = settle_many(session, valid, at=at)
+            settled, entries = settle_many(session, receipts, at=at)
             for item, outcome in settled:
                 answered.add(item.id)
                 refused = outcome is ReceiptOutcome.REFUSED
