@@ -2,12 +2,14 @@
 
 :func:`queue` puts a signed envelope in the outbox inside the caller's transaction.
 :meth:`Outbox.sweep` wraps each sealed release whose next hop is a pinned peer in a
-release envelope (precedence of its record, the leg's agreement), queues it and moves
-the release SEALED -> QUEUED, all in one transaction with the audit entries; a crash
-leaves it sealed, and the next sweep queues it. :meth:`Outbox.deliver` sends the due
-items through a :class:`~accord.federation.delivery.Transport` (FLASH alone and first,
-then batches of one precedence), applies the receipts that come back and reschedules
-the rest with backoff. :meth:`Outbox.export_bundle` writes what is pending for a peer
+release envelope (precedence of its record, the leg's agreement; signed before the
+transaction), queues it and moves the release SEALED -> QUEUED, all in one transaction
+with the audit entries; a crash leaves it sealed, and the next sweep queues it.
+:meth:`Outbox.deliver` sends the due items through a
+:class:`~accord.federation.delivery.Transport` (FLASH alone and first, then batches of
+one precedence; a FLASH sealed while a batch is in flight goes beside it, found by
+``_flash_watch.FlashWatch``), applies the receipts that come back and reschedules the
+rest with backoff. :meth:`Outbox.export_bundle` writes what is pending for a peer
 to a signed bundle instead. :func:`apply_receipt` is the sender's side of a receipt:
 kept as proof of delivery, the item settled, its release DELIVERED or REFUSED.
 """
