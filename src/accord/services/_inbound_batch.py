@@ -1,9 +1,10 @@
 """Batch receiving: many release envelopes checked one by one, stored in one transaction.
 
 :func:`check_batch` runs the envelope checks of each message (size, syntax, addressee,
-pinned sender, signature, freshness, agreement, replay) and picks the plain cases: a
-new release addressed to this node, without attachments, whose release and message
-ids are free. Everything else (receipts, rotations, obligations, relays, repeats) is
+pinned sender, signature, freshness, agreement) without the database, and
+:func:`drop_repeats` the replay check in the caller's transaction; together they pick
+the plain cases: a new release addressed to this node, without attachments, whose
+release and message ids are free. Everything else (receipts, rotations, obligations, relays, repeats) is
 left to the one-message path. :func:`decide_batch` opens and re-decides each picked
 release and signs its receipt (no database); :func:`store_batch` writes the accepted
 releases, the seen-message rows, the receipts and every audit entry, refusals
@@ -35,7 +36,7 @@ from accord.storage.federation import ReceiptOutcome, SeenMessage, stamp
 from accord.storage.sql import SqlFederationStore, SqlReleaseStore
 from accord.storage.values import Release
 
-__all__ = ["Batch", "Checked", "check_batch", "decide_batch", "refused_entry", "store_batch"]
+__all__ = ["Batch", "Checked", "check_batch", "decide_batch", "drop_repeats", "refused_entry", "store_batch"]
 
 _MAX_REASON = 200
 Entry = Callable[[int], AuditEntry]
@@ -77,7 +78,6 @@ def refused_entry(reason: str, data: bytes, *, at: dt.datetime, me: str) -> Entr
 
 
 def check_batch(  # noqa: PLR0913 - the messages, this node, its peers, clock and limits
-    session: Session,
     datas: Sequence[bytes],
     *,
     me: str,
@@ -87,9 +87,13 @@ def check_batch(  # noqa: PLR0913 - the messages, this node, its peers, clock an
     freshness: Freshness,
     max_bytes: int,
 ) -> Batch:
-    """Run the envelope checks on each message; sort them into batchable, single and refused."""
+    """Run the envelope checks on each message; sort them into batchable, single and refused.
+
+    No database: signatures are checked outside any transaction, so the writer lock is
+    not held meanwhile. The caller then runs :func:`drop_repeats` in a transaction.
+    """
     batch = Batch()
-    candidates: list[Checked] = []
+    candidates = batch.checked
     for index, data in enumerate(datas):
         try:
             envelope = Envelope.from_bytes(data, max_bytes=max_bytes)
@@ -114,6 +118,12 @@ def check_batch(  # noqa: PLR0913 - the messages, this node, its peers, clock an
             batch.single.append(index)
             continue
         candidates.append(Checked(index=index, envelope=envelope, data=data, message=message, sender=sender))
+    return batch
+
+
+def drop_repeats(session: Session, batch: Batch) -> None:
+    """Move to the one-message path each checked release already seen or stored, or twice in the batch."""
+    candidates, batch.checked = batch.checked, []
     seen = SqlFederationStore(session).seen_ids([c.envelope.id for c in candidates])
     ids, messages = SqlReleaseStore(session).stored_ids(
         [c.message.release_id for c in candidates], [c.message.message_id for c in candidates]
@@ -128,7 +138,6 @@ def check_batch(  # noqa: PLR0913 - the messages, this node, its peers, clock an
         else:
             taken |= keys
             batch.checked.append(checked)
-    return batch
 
 
 def decide_batch(

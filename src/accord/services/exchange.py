@@ -2,7 +2,8 @@
 
 :meth:`Exchange.receive` takes the body of ``POST /federation/v1/envelopes`` (already
 read within the size limit), refuses a body that is not a batch with one audit entry
-(``RejectedError``, opaque), hands the envelopes to ``Inbound.accept_many`` and answers
+(``RejectedError``, opaque), hands the envelopes to ``Inbound.accept_many`` ten at a
+time (so a FLASH posted beside a long batch waits for a short transaction) and answers
 with the receipts, the opaque refusal in place of each refused one.
 :meth:`Exchange.refuse_oversized` audits a body over the limit. :meth:`Exchange.deliver`
 runs ``Outbox.deliver`` over HTTP for each pinned peer with a URL, holding a per-peer
@@ -38,6 +39,9 @@ from accord.storage.sql import SqlFederationStore
 __all__ = ["FEDERATION_PATH", "DeliveryLoop", "DeliveryOptions", "Exchange"]
 
 _MAX_REASON = 200
+_STORE_CHUNK = 10
+"""Messages of a posted batch accepted per ``accept_many`` (so per stored transaction): a
+FLASH posted beside a long ROUTINE batch waits for the writer lock of a few, not of the batch."""
 _log = logging.getLogger("accord.delivery")
 
 
@@ -66,7 +70,7 @@ class Exchange(NodeService):
             return {party: d.public for party, d in pinned_descriptors(session).items()}
 
     def receive(self, body: bytes, *, world: World, node: UnlockedNode, at: dt.datetime | None = None) -> bytes:
-        """Accept a posted batch; the response body (receipts, refusals opaque).
+        """Accept a posted batch, a few messages per transaction; the response body (receipts, refusals opaque).
 
         Raises:
             RejectedError: the body is not a batch (audited; nothing else stored).
@@ -78,7 +82,9 @@ class Exchange(NodeService):
             self._refused(e.reason, body, at=at, me=node.identity.party)
             raise
         inbound = Inbound(database=self._db, home=self._home)
-        results = inbound.accept_many(datas, world=world, node=node, at=at)
+        results = []
+        for start in range(0, len(datas), _STORE_CHUNK):
+            results.extend(inbound.accept_many(datas[start : start + _STORE_CHUNK], world=world, node=node, at=at))
         return encode_results([None if r is None else r.receipt or b"" for r in results])
 
     def refuse_oversized(self, head: bytes, *, limit: int, node: UnlockedNode, at: dt.datetime | None = None) -> None:

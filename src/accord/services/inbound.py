@@ -33,7 +33,7 @@ from accord.federation.messages import MAX_ENVELOPE_BYTES, Envelope, MessageType
 from accord.federation.trust import Freshness, PeerDescriptor, check_inbound, rotated
 from accord.services import audit
 from accord.services._database import NodeService
-from accord.services._inbound_batch import check_batch, decide_batch, store_batch
+from accord.services._inbound_batch import check_batch, decide_batch, drop_repeats, store_batch
 from accord.services._release_message import ReleaseMessage
 from accord.services._signed_objects import ObligationType, SignedObject, append_entry, check_import, keep
 from accord.services.node import UnlockedNode, utc_now
@@ -192,18 +192,19 @@ class Inbound(NodeService):
         at = at or utc_now()
         me = node.identity.party
         results: list[Accepted | None] = [None] * len(datas)
-        with self._db.transaction("check the messages") as session:
+        with self._db.transaction("read the pinned peers") as session:
             peers = pinned_descriptors(session)
-            batch = check_batch(
-                session,
-                datas,
-                me=me,
-                peers=peers,
-                fingerprint=_fingerprints(world),
-                at=at,
-                freshness=freshness or Freshness(),
-                max_bytes=max_bytes,
-            )
+        batch = check_batch(
+            datas,
+            me=me,
+            peers=peers,
+            fingerprint=_fingerprints(world),
+            at=at,
+            freshness=freshness or Freshness(),
+            max_bytes=max_bytes,
+        )
+        with self._db.transaction("check the messages for repeats") as session:
+            drop_repeats(session, batch)
         decide_batch(batch.checked, world=world, node=node, peers=peers, at=at)
         single = batch.single
         try:

@@ -2,12 +2,14 @@
 
 :func:`queue` puts a signed envelope in the outbox inside the caller's transaction.
 :meth:`Outbox.sweep` wraps each sealed release whose next hop is a pinned peer in a
-release envelope (precedence of its record, the leg's agreement), queues it and moves
-the release SEALED -> QUEUED, all in one transaction with the audit entries; a crash
-leaves it sealed, and the next sweep queues it. :meth:`Outbox.deliver` sends the due
-items through a :class:`~accord.federation.delivery.Transport` (FLASH alone and first,
-then batches of one precedence), applies the receipts that come back and reschedules
-the rest with backoff. :meth:`Outbox.export_bundle` writes what is pending for a peer
+release envelope (precedence of its record, the leg's agreement; signed before the
+transaction), queues it and moves the release SEALED -> QUEUED, all in one transaction
+with the audit entries; a crash leaves it sealed, and the next sweep queues it.
+:meth:`Outbox.deliver` sends the due items through a
+:class:`~accord.federation.delivery.Transport` (FLASH alone and first, then batches of
+one precedence; a FLASH sealed while a batch is in flight goes beside it, found by
+``_flash_watch.FlashWatch``), applies the receipts that come back and reschedules the
+rest with backoff. :meth:`Outbox.export_bundle` writes what is pending for a peer
 to a signed bundle instead. :func:`apply_receipt` is the sender's side of a receipt:
 kept as proof of delivery, the item settled, its release DELIVERED or REFUSED.
 """
@@ -20,7 +22,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -36,6 +38,8 @@ from accord.federation.messages import MAX_ENVELOPE_BYTES, Envelope, MessageType
 from accord.federation.trust import Freshness, PeerDescriptor, check_inbound
 from accord.services import audit
 from accord.services._database import NodeService
+from accord.services._flash_watch import POLL_SECONDS, FlashWatch
+from accord.services._receipt_batch import settle_many
 from accord.services._release_message import ReleaseMessage
 from accord.services._signed_objects import ObligationType, SignedObject, choice, find
 from accord.services.node import UnlockedNode, utc_now
@@ -53,8 +57,8 @@ _OBLIGATION_PRECEDENCE: Final = {
 }
 _SWEEP_BATCH = 500
 
-_Flight = tuple[list[OutboxItem], "Future[Sequence[bytes]]"]
-"""A batch on its way to the peer, and the receipts it will bring back."""
+_Flight = tuple[list[OutboxItem], "Future[list[tuple[Envelope, bytes]]]"]
+"""A batch on its way to the peer, and the receipts it will bring back (verified, with their bytes)."""
 
 
 def queue(session: Session, envelope: Envelope, *, at: dt.datetime, release_id: str | None = None) -> OutboxItem:
@@ -135,72 +139,6 @@ def _settle(
     return item, None
 
 
-def _settle_many(
-    session: Session, receipts: Sequence[tuple[Envelope, bytes]], *, at: dt.datetime
-) -> tuple[list[tuple[OutboxItem, ReceiptOutcome]], list[Callable[[int], AuditEntry]]]:
-    """:func:`apply_receipt` for a batch of verified receipts, in a few statements.
-
-    A receipt that answers nothing sent, names another digest or an unknown outcome is
-    skipped (nothing stored for it). Returns what each kept receipt answered, and the
-    audit entries for the caller to append.
-    """
-    store = SqlFederationStore(session)
-    items = store.items([of for r, _ in receipts if isinstance(of := r.body.get("of"), str)])
-    checked: list[tuple[Envelope, bytes, OutboxItem, ReceiptOutcome]] = []
-    for receipt, data in receipts:
-        item = items.get(of) if isinstance(of := receipt.body.get("of"), str) else None
-        if item is None or item.peer != receipt.sender or item.type == MessageType.RECEIPT.value:
-            continue
-        if receipt.body.get("digest") != hashlib.sha256(item.envelope).hexdigest():
-            continue
-        try:
-            checked.append((receipt, data, item, ReceiptOutcome(str(receipt.body.get("outcome")))))
-        except ValueError:
-            continue
-    when = stamp(at)
-    kept = store.add_receipts(
-        [
-            Receipt(
-                message_id=item.id, peer=r.sender, receipt_id=r.id, outcome=outcome, envelope=data, received_at=when
-            )
-            for r, data, item, outcome in checked
-        ]
-    )
-    moves: dict[ReceiptOutcome, list[OutboxItem]] = {ReceiptOutcome.ACCEPTED: [], ReceiptOutcome.REFUSED: []}
-    entries = []
-    for (receipt, data, item, outcome), new in zip(checked, kept, strict=True):
-        if not new or item.state is not OutboxState.PENDING:
-            continue
-        moves.setdefault(outcome, []).append(item)
-        entries.append(
-            audit.entry(
-                kind=EntryKind.RECEIPT,
-                actor=receipt.recipient,
-                at=at,
-                subjects=(item.release_id,) if item.release_id else (),
-                digests={
-                    "receipt": hashlib.sha256(data).hexdigest(),
-                    "message": hashlib.sha256(item.envelope).hexdigest(),
-                },
-                meta={
-                    "action": "delivery.receipt",
-                    "outcome": outcome.value,
-                    "peer": receipt.sender,
-                    "message": item.id,
-                },
-            )
-        )
-    for outcome, moved in moves.items():
-        delivered = outcome is ReceiptOutcome.ACCEPTED
-        store.settle_many([i.id for i in moved], OutboxState.DELIVERED if delivered else OutboxState.REFUSED, at=when)
-        SqlReleaseStore(session).set_states(
-            [i.release_id for i in moved if i.release_id is not None],
-            ReleaseState.DELIVERED if delivered else ReleaseState.REFUSED,
-            at=audit.iso(at),
-        )
-    return [(item, outcome) for _, _, item, outcome in checked], entries
-
-
 @functools.lru_cache(maxsize=256)
 def _descriptor(data: bytes) -> PeerDescriptor:
     # Parsing a descriptor builds every public key of its history; the stored bytes
@@ -230,15 +168,21 @@ def read_receipt(  # noqa: PLR0913 - the bytes, this node, its clock and its lim
     Raises:
         RejectedError: it does not, or it is not a receipt.
     """
+    peers = pinned_descriptors(session) if peers is None else peers
+    return _verified_receipt(data, me=me, at=at, peers=peers, freshness=freshness, max_bytes=max_bytes)
+
+
+def _verified_receipt(  # noqa: PLR0913 - as read_receipt, with the pinned peers already read
+    data: bytes,
+    *,
+    me: str,
+    at: dt.datetime,
+    peers: Mapping[str, PeerDescriptor],
+    freshness: Freshness | None = None,
+    max_bytes: int = MAX_ENVELOPE_BYTES,
+) -> Envelope:
     envelope = Envelope.from_bytes(data, max_bytes=max_bytes)
-    check_inbound(
-        envelope,
-        me=me,
-        peers=pinned_descriptors(session) if peers is None else peers,
-        now=at,
-        freshness=freshness or Freshness(),
-        fingerprint=lambda _: None,
-    )
+    check_inbound(envelope, me=me, peers=peers, now=at, freshness=freshness or Freshness(), fingerprint=lambda _: None)
     if envelope.type is not MessageType.RECEIPT:
         msg = f"expected a receipt, got a {envelope.type.value} message"
         raise RejectedError(msg)
@@ -268,45 +212,48 @@ class Outbox(NodeService):
         """
         at = at or utc_now()
         party = node.identity.party
-        queued = 0
-        with self._db.transaction("queue the sealed releases") as session:
-            releases = SqlReleaseStore(session)
-            store = SqlFederationStore(session)
-            pinned = {p.party for p in store.peers()}
-            sealed = releases.sealed_to_queue(party, limit=limit)
+        with self._db.transaction("read the sealed releases") as session:
+            pinned = {p.party for p in SqlFederationStore(session).peers()}
+            sealed = SqlReleaseStore(session).sealed_to_queue(party, limit=limit)
             records = SqlRecordStore(session).get_many([r.record_id for r in sealed])
-            entries, items = [], []
-            for release in sealed:
-                message = ReleaseMessage.from_bytes(release.envelope)
-                stored = records.get(release.record_id)
-                if message.recipient not in pinned or message.attachments or stored is None:
-                    continue
-                envelope = new_envelope(
-                    MessageType.RELEASE,
-                    {"message": message.to_dict(), "originator": party, "recipient": release.recipient},
-                    sender=party,
-                    recipient=message.recipient,
+        # Envelopes are signed outside the writing transaction, so the writer lock is not
+        # held meanwhile; the transaction queues only those it moves from SEALED (another
+        # sweep at the same moment may have queued some first).
+        items: dict[str, tuple[OutboxItem, Callable[[int], AuditEntry]]] = {}
+        for release in sealed:
+            message = ReleaseMessage.from_bytes(release.envelope)
+            stored = records.get(release.record_id)
+            if message.recipient not in pinned or message.attachments or stored is None:
+                continue
+            envelope = new_envelope(
+                MessageType.RELEASE,
+                {"message": message.to_dict(), "originator": party, "recipient": release.recipient},
+                sender=party,
+                recipient=message.recipient,
+                at=at,
+                keys=node.keys,
+                precedence=stored.record.precedence,
+                agreement=message.agreement,
+            )
+            items[release.id] = (
+                _item(envelope, at=at, release_id=release.id),
+                audit.entry(
+                    kind=EntryKind.RELEASE,
+                    actor=party,
                     at=at,
-                    keys=node.keys,
-                    precedence=stored.record.precedence,
-                    agreement=message.agreement,
-                )
-                items.append(_item(envelope, at=at, release_id=release.id))
-                entries.append(
-                    audit.entry(
-                        kind=EntryKind.RELEASE,
-                        actor=party,
-                        at=at,
-                        subjects=(release.record_id, release.id),
-                        digests={"envelope": hashlib.sha256(envelope.to_bytes()).hexdigest()},
-                        meta={"action": "release.queue", "outcome": "queued", "peer": message.recipient},
-                    )
-                )
-                queued += 1
-            store.enqueue_many(items)
-            releases.set_states([i.release_id for i in items if i.release_id], ReleaseState.QUEUED, at=audit.iso(at))
-            audit.append_many(session, entries)
-        return queued
+                    subjects=(release.record_id, release.id),
+                    digests={"envelope": hashlib.sha256(envelope.to_bytes()).hexdigest()},
+                    meta={"action": "release.queue", "outcome": "queued", "peer": message.recipient},
+                ),
+            )
+        if not items:
+            return 0
+        with self._db.transaction("queue the sealed releases") as session:
+            moved = SqlReleaseStore(session).queue_sealed(items, at=audit.iso(at))
+            ids = [i for i in items if i in moved]  # in the sweep's order: FLASH first
+            SqlFederationStore(session).enqueue_many([items[i][0] for i in ids])
+            audit.append_many(session, [items[i][1] for i in ids])
+        return len(ids)
 
     def queue_obligation(  # noqa: PLR0913 - which object, to whom, and the keys
         self,
@@ -379,47 +326,56 @@ class Outbox(NodeService):
         """Send the peer's due items in precedence order; apply the receipts; reschedule the rest.
 
         At most ``limit`` items go in one run. Each batch is chosen just before it is
-        sent (sealed releases swept in first, FLASH first), so a FLASH released while a
-        run is under way goes as soon as the batch being landed comes back, beside the
-        ROUTINE batch in flight, not after the run. Batches of the other precedences go
-        one after another, the next sent while this node applies the receipts of the
-        one before; nothing is sent beside a FLASH in flight. An item leaves ``pending``
-        only when its receipt is kept. On
+        sent (sealed releases swept in first, FLASH first). While the run waits on a
+        batch of another precedence it looks for a new FLASH every few milliseconds
+        (sealed by any process, or queued): one found is swept and sent at once beside
+        the batch in flight, not after it or after the run. Batches of the other
+        precedences go one after another, the next sent while this node applies the
+        receipts of the one before; no batch is chosen while a FLASH is in flight (one
+        chosen before may go beside it). An item leaves ``pending`` only when its
+        receipt is kept. On
         ``PeerUnreachableError`` the whole run stops: every due item not delivered gets
         one more attempt counted and its next attempt set by ``backoff``.
         """
         at = at or utc_now()
         schedule = backoff or Backoff()
         result = Delivery(peer=peer)
-        sweep = _SWEEP_BATCH
         # Two senders: ``ordinary`` sends batches one after another (the next one goes as
         # the previous one's answer comes back, while this thread applies its receipts),
         # and ``urgent`` sends FLASH messages beside them, so that a FLASH waits for no
-        # ROUTINE batch to be answered. Nothing overtakes a FLASH: a batch chosen while a
-        # FLASH is in flight goes once the FLASH is answered.
+        # ROUTINE batch to be answered: while this thread waits on one, ``watch`` looks
+        # for a new FLASH every few milliseconds. Nothing overtakes a FLASH: a batch
+        # chosen while a FLASH is in flight goes once the FLASH is answered.
         flight: _Flight | None = None
+        watch = FlashWatch(self._db, peer=peer, sender=node.identity.party, at=at)
         with (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send") as ordinary,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send-flash") as urgent,
         ):
+
+            def send(batch: list[OutboxItem]) -> _Flight:
+                pool = urgent if _urgent(batch) else ordinary
+                return batch, pool.submit(self._exchange, transport, peer, batch, me=node.identity.party, at=at)
+
             while True:
                 batch = None
                 taken = result.sent + (len(flight[0]) if flight else 0)
                 if taken < limit:
-                    self.sweep(node, at=at, limit=sweep)
-                    sweep = batch_size  # after the first: as many as a batch takes, so a FLASH waits little
-                    batch = self._next_batch(peer, at=at, size=min(batch_size, limit - taken), flight=flight)
+                    # As many as a batch takes (signed while the batch before is in flight), so
+                    # that a FLASH sealed meanwhile waits for a short sweep, never a long one.
+                    self.sweep(node, at=at, limit=batch_size)
+                    out = [flight] if flight else []
+                    batch = self._next_batch(peer, at=at, size=min(batch_size, limit - taken), flying=out)
                 if batch is not None and flight is not None and _urgent(flight[0]) and not _urgent(batch):
-                    result, failed = self._land(flight, node=node, at=at, backoff=schedule, result=result)
+                    result, failed = self._land(flight, at=at, backoff=schedule, result=result)
                     if failed is not None:
                         return self._unreachable(peer, failed, at=at, backoff=schedule, result=result, limit=limit)
                     flight = None
-                ahead = None
-                if batch is not None:
-                    pool = urgent if _urgent(batch) else ordinary
-                    ahead = (batch, pool.submit(transport.send, peer, [item.envelope for item in batch]))
+                ahead = send(batch) if batch is not None else None
                 if flight is not None:
-                    result, failed = self._land(flight, node=node, at=at, backoff=schedule, result=result)
+                    result, failed = self._land_watching(
+                        flight, ahead, watch=watch, send=send, node=node, at=at, backoff=schedule, result=result
+                    )
                     if failed is not None:
                         if ahead is not None:
                             ahead[1].exception()  # let it finish; its items are rescheduled below
@@ -428,25 +384,57 @@ class Outbox(NodeService):
                 if flight is None:
                     return result
 
+    def _land_watching(  # noqa: PLR0913 - the batches out, the watch, and what landing needs
+        self,
+        flight: _Flight,
+        ahead: _Flight | None,
+        *,
+        watch: FlashWatch,
+        send: Callable[[list[OutboxItem]], _Flight],
+        node: UnlockedNode,
+        at: dt.datetime,
+        backoff: Backoff,
+        result: Delivery,
+    ) -> tuple[Delivery, PeerUnreachableError | None]:
+        """:meth:`_land`, but while a batch of another precedence is out, send each FLASH that becomes due.
+
+        A FLASH found goes at once on its own sender and is landed here; the batch being
+        waited on is landed after. If the FLASH could not be delivered, the run stops
+        with that error once the batch is landed.
+        """
+        out = [flight, *([ahead] if ahead is not None else [])]
+        flash_failed = None
+        if not any(_urgent(b) for b, _ in out):
+            while flash_failed is None and not wait([flight[1]], timeout=POLL_SECONDS).done:
+                flashes = watch.due()
+                if flashes is None:
+                    continue
+                if flashes:
+                    self.sweep(node, at=at, limit=flashes)  # FLASH first: the new ones and nothing else
+                batch = self._next_batch(watch.peer, at=at, size=1, flying=out)
+                if batch is not None and _urgent(batch):
+                    result, flash_failed = self._land(send(batch), at=at, backoff=backoff, result=result)
+        result, failed = self._land(flight, at=at, backoff=backoff, result=result)
+        return result, flash_failed or failed
+
     def _next_batch(
         self,
         peer: str,
         *,
         at: dt.datetime,
         size: int,
-        flight: _Flight | None,
+        flying: Sequence[_Flight],
     ) -> list[OutboxItem] | None:
-        """The next batch to send: the first due items not in flight (FLASH alone)."""
-        flying = {i.id for i in flight[0]} if flight else set()
+        """The next batch to send: the first due items not in ``flying`` (FLASH alone)."""
+        taken = {i.id for batch, _ in flying for i in batch}
         with self._db.transaction("read the outbox") as session:
-            due = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=size + len(flying))
-        return next(batches([i for i in due if i.id not in flying][:size], precedence=_precedence, size=size), None)
+            due = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=size + len(taken))
+        return next(batches([i for i in due if i.id not in taken][:size], precedence=_precedence, size=size), None)
 
     def _land(
         self,
         flight: _Flight,
         *,
-        node: UnlockedNode,
         at: dt.datetime,
         backoff: Backoff,
         result: Delivery,
@@ -457,7 +445,7 @@ class Outbox(NodeService):
             receipts = future.result()
         except PeerUnreachableError as e:
             return result, e
-        return self._settle_batch(batch, receipts, node=node, at=at, backoff=backoff, result=result), None
+        return self._settle_batch(batch, receipts, at=at, backoff=backoff, result=result), None
 
     def _unreachable(  # noqa: PLR0913 - the peer, the error, the schedule and the run so far
         self, peer: str, error: PeerUnreachableError, *, at: dt.datetime, backoff: Backoff, result: Delivery, limit: int
@@ -468,27 +456,38 @@ class Outbox(NodeService):
         self._reschedule(left, error=error.message, at=at, backoff=backoff)
         return _with(result, failed=result.failed + len(left), error=error.message)
 
-    def _settle_batch(  # noqa: PLR0913 - what was sent, what came back, and the run so far
+    def _exchange(
+        self, transport: Transport, peer: str, batch: Sequence[OutboxItem], *, me: str, at: dt.datetime
+    ) -> list[tuple[Envelope, bytes]]:
+        """Send a batch; the receipts that pass the inbound checks (the pinned peers read once).
+
+        Run by the sending thread, outside any writing transaction: the delivering
+        thread stays free to watch for a FLASH while the receipts are verified.
+        """
+        receipts = transport.send(peer, [item.envelope for item in batch])
+        with self._db.transaction("read the pinned peers") as session:
+            peers = pinned_descriptors(session)
+        valid = []
+        for data in receipts:
+            try:
+                valid.append((_verified_receipt(data, me=me, at=at, peers=peers), data))
+            except RejectedError:
+                continue
+        return valid
+
+    def _settle_batch(
         self,
         batch: Sequence[OutboxItem],
-        receipts: Sequence[bytes],
+        receipts: Sequence[tuple[Envelope, bytes]],
         *,
-        node: UnlockedNode,
         at: dt.datetime,
         backoff: Backoff,
         result: Delivery,
     ) -> Delivery:
-        """Apply a batch's receipts in one transaction; reschedule what none answered."""
+        """Apply a batch's verified receipts in one transaction; reschedule what none answered."""
         answered: set[str] = set()
         with self._db.transaction("apply the receipts") as session:
-            peers = pinned_descriptors(session)
-            valid = []
-            for data in receipts:
-                try:
-                    valid.append((read_receipt(session, data, me=node.identity.party, at=at, peers=peers), data))
-                except RejectedError:
-                    continue
-            settled, entries = _settle_many(session, valid, at=at)
+            settled, entries = settle_many(session, receipts, at=at)
             for item, outcome in settled:
                 answered.add(item.id)
                 refused = outcome is ReceiptOutcome.REFUSED

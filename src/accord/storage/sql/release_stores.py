@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Insert, RowMapping, Table, case, exists, insert, select, update
+from sqlalchemy import ColumnElement, Insert, RowMapping, Table, case, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -201,6 +201,25 @@ class SqlReleaseStore:
             return self.set_state(release_id, state, at=at)
         return moved
 
+    def queue_sealed(self, release_ids: Collection[str], *, at: str) -> set[str]:
+        """Move those of ``release_ids`` still SEALED to QUEUED; the ids moved.
+
+        One ``UPDATE ... WHERE state = 'sealed' RETURNING id`` per ``PER_QUERY`` ids: two
+        sweeps at once move each release once (PostgreSQL re-checks a row it waited for;
+        SQLite has one writer), and the one that did not move it leaves it alone.
+        """
+        r, wanted = nt.releases, sorted(set(release_ids))
+        moved: set[str] = set()
+        for start in range(0, len(wanted), PER_QUERY):
+            statement = (
+                update(r)
+                .where(r.c.id.in_(wanted[start : start + PER_QUERY]), r.c.state == ReleaseState.SEALED.value)
+                .values(state=ReleaseState.QUEUED.value, updated_at=at)
+                .returning(r.c.id)
+            )
+            moved.update(str(i) for i in self._session.execute(statement).scalars())
+        return moved
+
     def set_states(self, release_ids: Collection[str], state: ReleaseState, *, at: str) -> None:
         """Move releases to ``state`` (the batch form of :meth:`set_state`, with its checks)."""
         r = nt.releases
@@ -281,6 +300,37 @@ class SqlReleaseStore:
             .limit(limit)
         )
         return self._load([r.c.seq.in_(chosen)], after=-1, limit=limit)
+
+    def last_number(self) -> int:
+        """The number of the last release added (-1 when there is none): a cursor for :meth:`flash_sealed_after`."""
+        found = self._session.execute(select(func.max(nt.releases.c.seq))).scalar()
+        return -1 if found is None else int(found)
+
+    def flash_sealed_after(self, sender: str, *, after: int) -> tuple[int, int]:
+        """How many SEALED FLASH releases from ``sender`` were added after number ``after``; the new cursor.
+
+        Reads only the releases numbered above ``after`` (a range of the unique number,
+        at most ``PER_QUERY`` of them; the returned cursor is the last one read, so the
+        next call goes on from there), then the precedence of their records: cheap
+        enough to ask every few milliseconds while a delivery waits on a batch, however
+        long the sealed backlog. Numbers are taken in commit order, so nothing committed
+        is passed over.
+        """
+        r, rec = nt.releases, nt.records
+        rows = self._session.execute(
+            select(r.c.seq, r.c.state, r.c.sender, r.c.record_id)
+            .where(r.c.seq > after)
+            .order_by(r.c.seq)
+            .limit(PER_QUERY)
+        ).all()
+        if not rows:
+            return after, 0
+        ids = [row.record_id for row in rows if row.state == ReleaseState.SEALED.value and row.sender == sender]
+        flash = set()
+        if ids:
+            query = select(rec.c.id).where(rec.c.id.in_(set(ids)), rec.c.precedence == Precedence.FLASH.value)
+            flash = set(self._session.execute(query).scalars())
+        return int(rows[-1].seq), sum(i in flash for i in ids)
 
     def _load(self, where: Sequence[ColumnElement[bool]], *, after: int, limit: int) -> Sequence[Release]:
         r, a = nt.releases, nt.release_agreements
