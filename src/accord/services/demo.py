@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
+from accord.federation.messages import Envelope
 from accord.services._demo_nodes import PARTIES, DemoError, DemoNode, add_people, pin, prepare
 from accord.services.audit import AuditLog
 from accord.services.history import MILESTONES, Milestone
@@ -92,6 +93,12 @@ class AuditRow:
             "seen": self.seen,
             "open_alarms": self.alarms,
         }
+
+
+def _send_obligation(node: DemoNode, type_: str, key: str, *, to: str) -> Envelope:
+    """Queue a signed obligation held at ``node`` for ``to``; the node's delivery loop sends it."""
+    with Outbox.open(database_url=node.database_url, home=node.home) as outbox:
+        return outbox.queue_obligation(type_, key, to=to, node=node.unlocked)
 
 
 def _wait(what: str, check: Callable[[], object]) -> Any:  # noqa: ANN401 - whatever the check returns
@@ -298,13 +305,11 @@ class _Play:
             json={"record_id": record_id, "disposition": "destroy", "reason": "superseded by a corrected assessment"},
         )
         recall_id = str(made["id"])
-        with Outbox.open(database_url=self.kor.database_url, home=self.kor.home) as outbox:
-            sent = outbox.queue_obligation("recall", recall_id, to="JPN", node=self.kor.unlocked)
+        sent = _send_obligation(self.kor, "recall", recall_id, to="JPN")
         with Obligations.open(database_url=self.jpn.database_url, home=self.jpn.home) as jpn:
             _wait("the recall in Tokyo", lambda: jpn.recalls(record_id=record_id))
             ack = jpn.acknowledge_recall(recall_id, keys=self.jpn.unlocked, note="copy destroyed")
-        with Outbox.open(database_url=self.jpn.database_url, home=self.jpn.home) as outbox:
-            outbox.queue_obligation("recall-acknowledgement", recall_id, to="KOR", node=self.jpn.unlocked)
+        _send_obligation(self.jpn, "recall-acknowledgement", recall_id, to="KOR")
         with Obligations.open(database_url=self.kor.database_url, home=self.kor.home) as kor:
             status = _wait(
                 "the acknowledgement in Seoul",
@@ -344,8 +349,7 @@ class _Play:
             json={"record_id": record_id, "kind": "possible-loss-or-compromise", "details": "a laptop left in a taxi"},
         )
         report_id = str(made["id"])
-        with Outbox.open(database_url=self.jpn.database_url, home=self.jpn.home) as outbox:
-            sent = outbox.queue_obligation("compromise-report", report_id, to="KOR", node=self.jpn.unlocked)
+        sent = _send_obligation(self.jpn, "compromise-report", report_id, to="KOR")
         with Obligations.open(database_url=self.kor.database_url, home=self.kor.home) as kor:
             status = _wait("the report in Seoul", lambda: next(iter(kor.reports(record_id=record_id)), None))
         facts = {
