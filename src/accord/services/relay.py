@@ -16,6 +16,7 @@ reason the caller audits; the first leg is then answered with a refused receipt.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from accord.audit.entry import EntryKind
 from accord.crypto import Ed25519Signer, PinnedKeyVerifier, open_release, seal_release
+from accord.domain.release import Decision
 from accord.domain.world import World
 from accord.errors import Error, IntegrityError
 from accord.federation.messages import Envelope, MessageType, new_envelope
@@ -47,6 +49,24 @@ class RelayError(IntegrityError):
 
 def _keys(peer: PeerDescriptor) -> PinnedKeyVerifier:
     return PinnedKeyVerifier(g.public.signing for g in peer.history)
+
+
+def _why_not(decision: Decision, *, sender: str, me: str) -> str:
+    """Why this node may not relay: the failed checks of the routes from ``sender`` through it.
+
+    A denial lists the failed checks of every candidate route; the direct route's (say
+    KOR-JPN GSOMIA not yet in force) are not why a hub refuses, so the audit names the
+    failed checks of the routes through the hub, and only without any the denial's
+    first reason. A permit by another route names that route.
+    """
+    if decision:
+        return f"route {'>'.join(decision.route)}"
+    here = [
+        c.detail
+        for c in decision.checks
+        if not c.passed and any(pair == (sender, me) for pair in itertools.pairwise(c.route.split(">")))
+    ]
+    return "; ".join(here) or (decision.reasons or ("no lawful route",))[0]
 
 
 def relay(  # noqa: PLR0913 - the message, the peers, this node and its world
@@ -94,7 +114,7 @@ def relay(  # noqa: PLR0913 - the message, the peers, this node and its world
         raise RelayError(msg)
     route = decision.route
     if not decision or me not in route[1:-1] or route[route.index(me) - 1] != envelope.sender:
-        reason = decision.reasons[0] if decision.reasons and not decision else f"route {'>'.join(route)}"
+        reason = _why_not(decision, sender=envelope.sender, me=me)
         msg = f"relay: not lawful through {me} under this node's agreements: {reason}"
         raise RelayError(msg)
     leg = decision.hops[route.index(me)]
