@@ -1,8 +1,9 @@
 """The release store's batch methods the services use, the same on SQLite and PostgreSQL.
 
 ``add_received_many`` (the inbound batch stores a delivery at once), ``stored_ids`` (it
-looks the ids up first) and ``set_states`` (the outbox moves its releases along) exist
-on the SQL store only; each must answer as its one-at-a-time form does, refuse what
+looks the ids up first), ``set_states`` (the outbox moves its releases along) and
+``sealed_to_queue`` / ``flash_sealed_after`` (the outbox sweep and the FLASH lane's
+watch) exist on the SQL store only; each must answer as its one-at-a-time form does, refuse what
 that form refuses with the same clear error, and leave nothing half-written.
 """
 
@@ -12,10 +13,11 @@ import dataclasses
 
 import pytest
 
+from accord.domain.record import Precedence
 from accord.errors import UnknownReferenceError, ValidationError
 from accord.storage import ReleaseState
 from tests.contract.conftest import SqlNode
-from tests.contract.holdings import LATER, release
+from tests.contract.holdings import LATER, record, release
 
 S = ReleaseState
 MANY = 1_203  # more than one query's worth of ids (500 per query), in three chunks
@@ -120,3 +122,30 @@ def test_set_states_refuses_what_set_state_refuses_and_moves_none(sql_node: SqlN
         with pytest.raises(error, match=match):
             s.releases.set_states(ids, state, at=LATER)
         assert [s.releases.get(i).state for i in ("rel-1", "rel-2")] == [S.SEALED, S.DELIVERED]
+
+
+def test_sealed_to_queue_reads_the_most_urgent_first_by_the_rank_kept_with_each_release(sql_node: SqlNode):
+    ranks = {"r-routine": Precedence.ROUTINE, "r-flash": Precedence.FLASH, "r-immediate": Precedence.IMMEDIATE}
+    with sql_node.unit() as s:
+        for record_id, precedence in ranks.items():
+            s.records.add(dataclasses.replace(record(record_id), precedence=precedence), added_at=LATER)
+        s.releases.add_many([of("a", "r-routine"), of("b", "r-flash")])
+        s.releases.add(of("c", "r-immediate"))
+        s.releases.add(of("d", "r-gone"))  # no record here any more: sent as ROUTINE
+        s.releases.add_many([of("e", "r-flash")])
+        s.releases.add_received_many([received("in-1", "m-1")])  # not this node's to send
+    with sql_node.unit() as s:
+        assert [r.id for r in s.releases.sealed_to_queue("KOR", limit=10)] == ["b", "e", "c", "a", "d"]
+        assert [r.id for r in s.releases.sealed_to_queue("KOR", limit=2)] == ["b", "e"]
+        assert [r.id for r in s.releases.sealed_to_queue("KOR", limit=10, only=Precedence.FLASH)] == ["b", "e"]
+        assert s.releases.sealed_to_queue("USA", limit=10) == []
+        s.releases.set_states(["b"], S.QUEUED, at=LATER)
+    with sql_node.unit() as s:
+        assert [r.id for r in s.releases.sealed_to_queue("KOR", limit=10, only=Precedence.FLASH)] == ["e"]
+        cursor, flashes = s.releases.flash_sealed_after("KOR", after=-1)
+        assert (cursor, flashes) == (s.releases.last_number(), 1)  # b is queued already: only e
+        assert s.releases.flash_sealed_after("KOR", after=cursor) == (cursor, 0)
+
+
+def of(release_id: str, record_id: str):
+    return dataclasses.replace(release(release_id), record_id=record_id)

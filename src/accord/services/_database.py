@@ -29,7 +29,8 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX: the SQLite lease is this process's only
     fcntl = None  # type: ignore[assignment]
-from accord.storage.sql import make_engine, migrate, redact
+from accord.services._turns import WriterTurns, turns_for
+from accord.storage.sql import BUSY_TIMEOUT_MS, make_engine, migrate, reading, redact
 
 __all__ = ["Database", "NodeService"]
 
@@ -43,14 +44,17 @@ class Database:
     def __init__(self, *, database_url: str) -> None:
         """Prepare to use ``database_url``; nothing connects until the first call."""
         self._engine = make_engine(database_url)
+        self._reader = reading(self._engine)
         self._where = redact(database_url)
         self._schema_ok = False
+        self._turns = _turns(self._engine.dialect.name, self._engine.url.database)
 
     @classmethod
     def sharing(cls, database: Database) -> Self:
         """A ``cls`` on ``database``'s engine: one connection pool per process (the registry beside the services)."""
         out = cls.__new__(cls)
-        out._engine, out._where, out._schema_ok = database._engine, database._where, database._schema_ok  # noqa: SLF001 - the same class
+        out._engine, out._reader, out._where = database._engine, database._reader, database._where  # noqa: SLF001 - the same class
+        out._schema_ok, out._turns = database._schema_ok, database._turns  # noqa: SLF001 - the same class
         return out
 
     def __enter__(self) -> Self:
@@ -76,7 +80,26 @@ class Database:
         rolls back on any exception; ``action`` names the work in error messages.
         """  # noqa: D205 - the summary needs two lines
         self._require_schema()
-        with self._errors(f"{action} in"), self._transaction() as session:
+        if self._turns is None:
+            with self._errors(f"{action} in"), self._transaction() as session:
+                yield session
+            return
+        with (
+            self._turns.turn(f"{action} in {self._where}"),
+            self._errors(f"{action} in"),
+            self._transaction() as session,
+        ):
+            yield session
+
+    @contextmanager
+    def reading(self, action: str) -> Iterator[Session]:
+        """A session in one transaction that only reads (a write in it fails); ``action`` as above.
+
+        On SQLite it takes no write lock, so it neither waits for writers nor holds
+        them up: it reads the last committed state.
+        """
+        self._require_schema()
+        with self._errors(f"{action} in"), Session(self._reader) as session, session.begin():
             yield session
 
     @contextmanager
@@ -141,7 +164,7 @@ class Database:
         if self._schema_ok:
             return
         with self._errors("read"):
-            found, wanted = migrate.current(self._engine), migrate.head()
+            found, wanted = migrate.current(self._reader), migrate.head()  # a read: no write lock
         if found is None:
             msg = f"the database {self._where} is not initialised"
             raise StorageError(msg, hint=_INIT_HINT)
@@ -165,6 +188,13 @@ class Database:
         except SQLAlchemyError as e:
             msg = f"cannot {action} {self._where}: {_reason(e)}"
             raise StorageError(msg, hint=_hint(e)) from e
+
+
+def _turns(dialect: str, database: str | None) -> WriterTurns | None:
+    """The process's turns at a SQLite file's write lock; none for PostgreSQL or an in-memory database."""
+    if dialect != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return turns_for(Path(database).expanduser().resolve(), timeout=BUSY_TIMEOUT_MS / 1000)
 
 
 class NodeService:

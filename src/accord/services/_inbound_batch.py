@@ -28,6 +28,7 @@ from accord.federation.messages import Envelope, MessageType, RejectedError, new
 from accord.federation.trust import Freshness, PeerDescriptor, check_inbound
 from accord.services import audit
 from accord.services._release_message import ReleaseMessage
+from accord.services._turns import yield_to_urgent
 from accord.services.node import UnlockedNode
 from accord.services.outbox import queue
 from accord.services.peers import identity_of
@@ -95,6 +96,7 @@ def check_batch(  # noqa: PLR0913 - the messages, this node, its peers, clock an
     batch = Batch()
     candidates = batch.checked
     for index, data in enumerate(datas):
+        yield_to_urgent()  # between messages: a FLASH posted meanwhile goes first
         try:
             envelope = Envelope.from_bytes(data, max_bytes=max_bytes)
             sender = check_inbound(envelope, me=me, peers=peers, now=at, freshness=freshness, fingerprint=fingerprint)
@@ -151,6 +153,7 @@ def decide_batch(
     """Open and re-decide each release as ``Releases.receive`` does, and sign its receipt."""
     me = node.identity.party
     for item in checked:
+        yield_to_urgent()
         named = item.envelope.body.get("originator")
         originator = identity_of(peers[named]) if isinstance(named, str) and named in peers else None
         try:

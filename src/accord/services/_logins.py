@@ -130,7 +130,7 @@ class Logins(NodeService):
         """
         at = at or utc_now()
         now = stamp(at)
-        with self._db.transaction("read the account") as session:
+        with self._db.reading("read the account") as session:
             account = SqlPeopleStore(session).get(person_id)
         reason = self._password_refusal(account, password, now)
         if account is None:
@@ -234,7 +234,7 @@ class Logins(NodeService):
         key = passwords.session_key(session_id)
         if key is None:
             raise AuthenticationError(_DENIED, hint=_DENIED_HINT)
-        with self._db.transaction("read the session") as session:
+        with self._db.reading("read the session") as session:
             store = SqlPeopleStore(session)
             found = store.session(key)
             account = store.get(found.person_id) if found is not None else None
@@ -368,7 +368,7 @@ class Logins(NodeService):
         if parsed is None:
             raise AuthenticationError(_DENIED, hint=_DENIED_HINT)
         token_id, digest = parsed
-        with self._db.transaction("read the token") as session:
+        with self._db.reading("read the token") as session:
             held = SqlPeopleStore(session).token_holder(token_id)
         if held is None:
             raise AuthenticationError(_DENIED, hint=_DENIED_HINT)
@@ -402,7 +402,7 @@ class Logins(NodeService):
         wanted = own if person_id is None else person_id
         if wanted != own:
             self.authorize(principal, Action.TOKENS_MANAGE)
-        with self._db.transaction("list the tokens") as session:
+        with self._db.reading("list the tokens") as session:
             found = SqlPeopleStore(session).tokens(person_id=None if wanted == "*" else wanted)
         return [TokenView.of(t) for t in found]
 

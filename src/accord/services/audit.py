@@ -200,7 +200,7 @@ class AuditLog(NodeService):
             IntegrityError: a checkpoint whose signature or origin does not verify.
         """
         identity = read_identity(self._home)
-        with self._db.transaction("read the audit log") as session:
+        with self._db.reading("read the audit log") as session:
             store = SqlAuditStore(session)
             entries = store.entries()
             packed = store.leaf_hashes_packed()
@@ -220,7 +220,7 @@ class AuditLog(NodeService):
 
         It reads the whole log: for tools and small logs (``accord demo``), not a hot path.
         """
-        with self._db.transaction("read the audit log") as session:
+        with self._db.reading("read the audit log") as session:
             entries = SqlAuditStore(session).entries()
         decoded = (AuditEntry.from_bytes(data) for data in entries)
         return [e for e in decoded if subject in e.subjects]
@@ -241,7 +241,7 @@ class AuditLog(NodeService):
             ValidationError: no checkpoint yet, or it does not cover ``seq``.
             IntegrityError: the stored log no longer matches the checkpoint.
         """
-        with self._db.transaction("read the audit log") as session:
+        with self._db.reading("read the audit log") as session:
             store = SqlAuditStore(session)
             latest = store.latest_checkpoint()
             if latest is None:

@@ -156,7 +156,7 @@ class Disclosures(NodeService):
                 (the same answer, naming only the id asked for).
         """
         at = at or utc_now()
-        with self._db.transaction("read the disclosure request") as session:
+        with self._db.reading("read the disclosure request") as session:
             found = SqlDisclosureStore(session).get(request_id)
         if found is None or not self.visible(principal, [found], world=world, node=node, at=at):
             msg = f"no disclosure request {request_id!r} that {principal.person.id} may see"
@@ -198,14 +198,14 @@ class Disclosures(NodeService):
 
     def _hidden_without_keys(self, principal: Principal, ids: set[str], *, world: World, at: dt.datetime) -> set[str]:
         party = read_identity(self._home).party
-        with self._db.transaction("read the records") as session:
+        with self._db.reading("read the records") as session:
             own = SqlRecordStore(session).get_many(sorted(ids))
         person, on = principal.person, at.date()
         blind = {i for i, s in own.items() if visible_part(person, s.record, holder=party, world=world, on=on) is None}
         others = ids - own.keys()
         scanned, more = None, bool(others)
         while more:  # a received copy cannot be opened without the keys: hide requests about it
-            with self._db.transaction("read the inbox") as session:
+            with self._db.reading("read the inbox") as session:
                 batch = SqlReleaseStore(session).list(state=ReleaseState.RECEIVED, after=scanned, limit=MAX_PAGE)
             more = len(batch) == MAX_PAGE
             blind |= {r.record_id for r in batch if r.record_id in others}
@@ -238,7 +238,7 @@ class Disclosures(NodeService):
         wanted_state = DisclosureState(_choice(DisclosureState, state, "state")) if state else None
         wanted_kind = _kind(kind) if kind else None
         limit = max(1, min(limit, MAX_PAGE - 1))
-        with self._db.transaction("list the disclosure requests") as session:
+        with self._db.reading("list the disclosure requests") as session:
             found = SqlDisclosureStore(session).list(state=wanted_state, kind=wanted_kind, after=after, limit=limit + 1)
         page = found[:limit]
         shown = self.visible(principal, page, world=world, node=node, at=at)
@@ -349,7 +349,7 @@ class Disclosures(NodeService):
     # -- steps ------------------------------------------------------------------------
 
     def _known(self, request_id: str) -> DisclosureRequest:
-        with self._db.transaction("read the disclosure request") as session:
+        with self._db.reading("read the disclosure request") as session:
             found = SqlDisclosureStore(session).get(request_id)
         if found is None:
             msg = f"no disclosure request {request_id!r} at this node"
@@ -363,7 +363,7 @@ class Disclosures(NodeService):
         require_csrf(principal)
         author = None
         if request.record_id is not None:
-            with self._db.transaction("read the record's author") as session:
+            with self._db.reading("read the record's author") as session:
                 stored = SqlRecordStore(session).get(request.record_id)
             author = stored.author if stored is not None else None
         return request, author

@@ -192,7 +192,7 @@ class Inbound(NodeService):
         at = at or utc_now()
         me = node.identity.party
         results: list[Accepted | None] = [None] * len(datas)
-        with self._db.transaction("read the pinned peers") as session:
+        with self._db.reading("read the pinned peers") as session:
             peers = pinned_descriptors(session)
         batch = check_batch(
             datas,
@@ -203,7 +203,7 @@ class Inbound(NodeService):
             freshness=freshness or Freshness(),
             max_bytes=max_bytes,
         )
-        with self._db.transaction("check the messages for repeats") as session:
+        with self._db.reading("check the messages for repeats") as session:
             drop_repeats(session, batch)
         decide_batch(batch.checked, world=world, node=node, peers=peers, at=at)
         single = batch.single
@@ -301,7 +301,7 @@ class Inbound(NodeService):
         final = envelope.body.get("recipient", me)
         if final != me:
             return self._relay(envelope, message, data, world=world, node=node, at=at, queue_receipt=queue_receipt)
-        with self._db.transaction("read the pinned peers") as session:
+        with self._db.reading("read the pinned peers") as session:
             peers = pinned_descriptors(session)
         named = envelope.body.get("originator")
         originator = identity_of(peers[named]) if isinstance(named, str) and named in peers else None
@@ -319,7 +319,7 @@ class Inbound(NodeService):
         except Error:
             # Refused, unless another worker stored this very message meanwhile (its
             # insert won the race and refused ours): then it is accepted.
-            with self._db.transaction("read the stored release") as session:
+            with self._db.reading("read the stored release") as session:
                 stored = SqlReleaseStore(session).by_message(message.message_id)
             outcome = ReceiptOutcome.REFUSED if stored is None else ReceiptOutcome.ACCEPTED
             release_id = None if stored is None else stored.id
@@ -503,7 +503,7 @@ class Inbound(NodeService):
         at = at or utc_now()
         me = node.identity.party
         try:
-            with self._db.transaction("read the bundle") as session:
+            with self._db.reading("read the bundle") as session:
                 bundle = read_bundle(data, me=me, peers=pinned_descriptors(session), max_bytes=max_bytes)
         except RejectedError as e:
             self._refused(f"bundle: {e.reason}", data, at=at, me=me)

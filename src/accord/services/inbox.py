@@ -126,7 +126,7 @@ class Inbox(NodeService):
         on = (at or utc_now()).date()
         limit = _bounded(limit)
         if after is not None:
-            with self._db.transaction("read the cursor") as session:
+            with self._db.reading("read the cursor") as session:
                 start = SqlReleaseStore(session).get(after)
             received = start is not None and start.state is ReleaseState.RECEIVED
             if start is None or not received or not self._shown(start, person, world, node, on):
@@ -134,7 +134,7 @@ class Inbox(NodeService):
         shown: list[InboxItem] = []
         scanned, more = after, True
         while more and len(shown) <= limit:
-            with self._db.transaction("list the inbox") as session:
+            with self._db.reading("list the inbox") as session:
                 batch = SqlReleaseStore(session).list(state=ReleaseState.RECEIVED, after=scanned, limit=_SCAN)
             more = len(batch) == _SCAN
             while batch and len(shown) <= limit:
@@ -159,7 +159,7 @@ class Inbox(NodeService):
         limit = _bounded(limit)
         party = read_identity(self._home).party
         if after is not None:
-            with self._db.transaction("read the cursor") as session:
+            with self._db.reading("read the cursor") as session:
                 start = SqlReleaseStore(session).get(after)
                 title = self._own_title(session, start, person, party, world, on) if start else None
             if start is None or start.sender != party or title is None:
@@ -167,7 +167,7 @@ class Inbox(NodeService):
         shown: list[SentItem] = []
         scanned, more = after, True
         while more and len(shown) <= limit:
-            with self._db.transaction("list the sent releases") as session:
+            with self._db.reading("list the sent releases") as session:
                 batch = SqlReleaseStore(session).list(sender=party, after=scanned, limit=_SCAN)
                 more = len(batch) == _SCAN
                 for release in batch:
@@ -183,7 +183,7 @@ class Inbox(NodeService):
     ) -> bool:
         """Whether ``release_id`` is a release received here that ``person`` may open (not audited)."""
         on = (at or utc_now()).date()
-        with self._db.transaction("read the release") as session:
+        with self._db.reading("read the release") as session:
             release = SqlReleaseStore(session).get(release_id)
         if release is None or release.state is not ReleaseState.RECEIVED:
             return False
@@ -207,12 +207,12 @@ class Inbox(NodeService):
         party = node.identity.party
         out: set[str] = set()
         wanted = sorted(set(record_ids))
-        with self._db.transaction("read the records") as session:
+        with self._db.reading("read the records") as session:
             own = SqlRecordStore(session).get_many(wanted)
         by_record: dict[str, list[Release]] = {}
         scanned, more = None, True
         while more:
-            with self._db.transaction("read the inbox") as session:
+            with self._db.reading("read the inbox") as session:
                 batch = SqlReleaseStore(session).list(state=ReleaseState.RECEIVED, after=scanned, limit=_SCAN)
             more = len(batch) == _SCAN
             for release in batch:
@@ -265,7 +265,7 @@ class Inbox(NodeService):
                 opened.append(None)  # a copy that does not open (keys rotated out, world changed) is shown to nobody
         changes: list[dict[str, str]] = []
         if any(opened):
-            with self._db.transaction("read the reclassifications") as session:
+            with self._db.reading("read the reclassifications") as session:
                 changes = [
                     latest_levels(session, o[1].id, originator=o[1].originator) if o is not None else {} for o in opened
                 ]

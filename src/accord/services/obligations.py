@@ -384,7 +384,7 @@ class Obligations(NodeService):
         """
         kind = ObligationType(choice(ObligationType, type_, "object type"))
         party = read_identity(self._home).party
-        with self._db.transaction("read the signed object") as session:
+        with self._db.reading("read the signed object") as session:
             value, signature, signer = find(
                 SqlObligationStore(session), kind, key, record_id=record_id, holder=holder or party
             )
@@ -433,29 +433,29 @@ class Obligations(NodeService):
 
     def consents(self, *, holder: str | None = None, third_party: str | None = None) -> Sequence[Signed[Consent]]:
         """Consents held here (granted here or imported), in the order kept."""
-        with self._db.transaction("read the consents") as session:
+        with self._db.reading("read the consents") as session:
             return SqlObligationStore(session).consents(holder=holder, third_party=third_party)
 
     def recalls(self, *, record_id: str | None = None, state: str | None = None) -> Sequence[RecallStatus]:
         """Recalls held here with their acknowledgements, in the order kept."""
         wanted = RecallState(choice(RecallState, state, "recall state")) if state else None
-        with self._db.transaction("read the recalls") as session:
+        with self._db.reading("read the recalls") as session:
             return SqlObligationStore(session).recalls(record_id=record_id, state=wanted)
 
     def reports(self, *, record_id: str | None = None, state: str | None = None) -> Sequence[ReportStatus]:
         """Compromise reports held here with their results, in the order kept."""
         wanted = ReportState(choice(ReportState, state, "report state")) if state else None
-        with self._db.transaction("read the reports") as session:
+        with self._db.reading("read the reports") as session:
             return SqlObligationStore(session).reports(record_id=record_id, state=wanted)
 
     def reclassifications(self, record_id: str) -> Sequence[Signed[ReclassificationNotice]]:
         """The reclassification notices about one record, in the order kept."""
-        with self._db.transaction("read the reclassifications") as session:
+        with self._db.reading("read the reclassifications") as session:
             return SqlObligationStore(session).reclassifications(record_id)
 
     def levels(self, record_id: str, *, originator: str | None = None) -> dict[str, str]:
         """:func:`latest_levels` of one record."""
-        with self._db.transaction("read the reclassifications") as session:
+        with self._db.reading("read the reclassifications") as session:
             return latest_levels(session, record_id, originator=originator)
 
     # -- shared -----------------------------------------------------------------------------

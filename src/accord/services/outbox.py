@@ -7,8 +7,8 @@ transaction), queues it and moves the release SEALED -> QUEUED, all in one trans
 with the audit entries; a crash leaves it sealed, and the next sweep queues it.
 :meth:`Outbox.deliver` sends the due items through a
 :class:`~accord.federation.delivery.Transport` (FLASH alone and first, then batches of
-one precedence; a FLASH sealed while a batch is in flight goes beside it, found by
-``_flash_watch.FlashWatch``), applies the receipts that come back and reschedules the
+one precedence; or only some precedences: a server sends FLASH on a lane of its own,
+``exchange.DeliveryLoop``), applies the receipts that come back and reschedules the
 rest with backoff. :meth:`Outbox.export_bundle` writes what is pending for a peer
 to a signed bundle instead. :func:`apply_receipt` is the sender's side of a receipt:
 kept as proof of delivery, the item settled, its release DELIVERED or REFUSED.
@@ -16,15 +16,16 @@ kept as proof of delivery, the item settled, its release DELIVERED or REFUSED.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import hashlib
 import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, Self, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -38,10 +39,11 @@ from accord.federation.messages import MAX_ENVELOPE_BYTES, Envelope, MessageType
 from accord.federation.trust import Freshness, PeerDescriptor, check_inbound
 from accord.services import audit
 from accord.services._database import NodeService
-from accord.services._flash_watch import POLL_SECONDS, FlashWatch
+from accord.services._flash_watch import signal_flash
 from accord.services._receipt_batch import settle_many
 from accord.services._release_message import ReleaseMessage
 from accord.services._signed_objects import ObligationType, SignedObject, choice, find
+from accord.services._turns import yield_to_urgent
 from accord.services.node import UnlockedNode, utc_now
 from accord.storage.federation import OutboxItem, OutboxState, Receipt, ReceiptOutcome, stamp
 from accord.storage.sql import SqlFederationStore, SqlObligationStore, SqlRecordStore, SqlReleaseStore
@@ -56,7 +58,11 @@ _OBLIGATION_PRECEDENCE: Final = {
     ObligationType.ACKNOWLEDGEMENT: Precedence.IMMEDIATE,
 }
 _SWEEP_BATCH = 500
+_WRITE_CHUNK = 10
+"""Releases queued, or receipts applied, per write transaction: a FLASH waiting for the
+writer lock (here, or in another process on SQLite) waits for a few, never a batch."""
 
+_T = TypeVar("_T")
 _Flight = tuple[list[OutboxItem], "Future[list[tuple[Envelope, bytes]]]"]
 """A batch on its way to the peer, and the receipts it will bring back (verified, with their bytes)."""
 
@@ -204,26 +210,35 @@ class Delivery:
 class Outbox(NodeService):
     """Messages leaving this node, per peer."""
 
-    def sweep(self, node: UnlockedNode, *, at: dt.datetime | None = None, limit: int = _SWEEP_BATCH) -> int:
+    def sweep(
+        self,
+        node: UnlockedNode,
+        *,
+        at: dt.datetime | None = None,
+        limit: int = _SWEEP_BATCH,
+        only: Precedence | None = None,
+    ) -> int:
         """Queue up to ``limit`` sealed releases whose next hop is a pinned peer, FLASH first; how many.
 
-        A release with file attachments stays sealed: its files travel by hand beside the
-        message file (``accord records release --out``) until bundles carry them.
+        ``only`` keeps to releases of one precedence (the FLASH lane's sweep). A release
+        with file attachments stays sealed: its files travel by hand beside the message
+        file (``accord records release --out``) until bundles carry them.
         """
         at = at or utc_now()
         party = node.identity.party
-        with self._db.transaction("read the sealed releases") as session:
+        with self._db.reading("read the sealed releases") as session:
             pinned = {p.party for p in SqlFederationStore(session).peers()}
-            sealed = SqlReleaseStore(session).sealed_to_queue(party, limit=limit)
-            records = SqlRecordStore(session).get_many([r.record_id for r in sealed])
+            sealed = SqlReleaseStore(session).sealed_to_queue(party, limit=limit, only=only)
+            precedences = SqlRecordStore(session).precedences([r.record_id for r in sealed])
         # Envelopes are signed outside the writing transaction, so the writer lock is not
         # held meanwhile; the transaction queues only those it moves from SEALED (another
         # sweep at the same moment may have queued some first).
         items: dict[str, tuple[OutboxItem, Callable[[int], AuditEntry]]] = {}
         for release in sealed:
+            yield_to_urgent()
             message = ReleaseMessage.from_bytes(release.envelope)
-            stored = records.get(release.record_id)
-            if message.recipient not in pinned or message.attachments or stored is None:
+            precedence = precedences.get(release.record_id)
+            if message.recipient not in pinned or message.attachments or precedence is None:
                 continue
             envelope = new_envelope(
                 MessageType.RELEASE,
@@ -232,7 +247,7 @@ class Outbox(NodeService):
                 recipient=message.recipient,
                 at=at,
                 keys=node.keys,
-                precedence=stored.record.precedence,
+                precedence=precedence,
                 agreement=message.agreement,
             )
             items[release.id] = (
@@ -248,12 +263,18 @@ class Outbox(NodeService):
             )
         if not items:
             return 0
-        with self._db.transaction("queue the sealed releases") as session:
-            moved = SqlReleaseStore(session).queue_sealed(items, at=audit.iso(at))
-            ids = [i for i in items if i in moved]  # in the sweep's order: FLASH first
-            SqlFederationStore(session).enqueue_many([items[i][0] for i in ids])
-            audit.append_many(session, [items[i][1] for i in ids])
-        return len(ids)
+        queued = 0
+        order = list(items)  # the sweep's order: FLASH first
+        for start in range(0, len(order), _WRITE_CHUNK):
+            chunk = {i: items[i] for i in order[start : start + _WRITE_CHUNK]}
+            yield_to_urgent()
+            with self._db.transaction("queue the sealed releases") as session:
+                moved = SqlReleaseStore(session).queue_sealed(chunk, at=audit.iso(at))
+                ids = [i for i in chunk if i in moved]
+                SqlFederationStore(session).enqueue_many([chunk[i][0] for i in ids])
+                audit.append_many(session, [chunk[i][1] for i in ids])
+            queued += len(ids)
+        return queued
 
     def queue_obligation(  # noqa: PLR0913 - which object, to whom, and the keys
         self,
@@ -310,9 +331,11 @@ class Outbox(NodeService):
                 digests={"envelope": hashlib.sha256(envelope.to_bytes()).hexdigest()},
                 meta={"action": f"{kind.value}.queue", "outcome": "queued", "peer": to},
             )
+        if envelope.precedence is Precedence.FLASH:
+            signal_flash(self._home)  # committed: the FLASH lane sends it now
         return envelope
 
-    def deliver(  # noqa: PLR0913 - the peer, the transport, the keys and the schedule
+    def deliver(  # noqa: PLR0913 - the peer, the transport, the keys, the schedule and the lane
         self,
         peer: str,
         transport: Transport,
@@ -322,100 +345,51 @@ class Outbox(NodeService):
         batch_size: int = 50,
         backoff: Backoff | None = None,
         limit: int = 1000,
+        ranks: range | None = None,
     ) -> Delivery:
         """Send the peer's due items in precedence order; apply the receipts; reschedule the rest.
 
-        At most ``limit`` items go in one run. Each batch is chosen just before it is
-        sent (sealed releases swept in first, FLASH first). While the run waits on a
-        batch of another precedence it looks for a new FLASH every few milliseconds
-        (sealed by any process, or queued): one found is swept and sent at once beside
-        the batch in flight, not after it or after the run. Batches of the other
-        precedences go one after another, the next sent while this node applies the
-        receipts of the one before; no batch is chosen while a FLASH is in flight (one
-        chosen before may go beside it). An item leaves ``pending`` only when its
-        receipt is kept. On
-        ``PeerUnreachableError`` the whole run stops: every due item not delivered gets
-        one more attempt counted and its next attempt set by ``backoff``.
+        At most ``limit`` items go in one run; ``ranks`` (0 FLASH … 3 ROUTINE) keeps the
+        run to those precedences: the server's FLASH lane sends rank 0 while its delivery
+        loop sends the others (``_flash_watch``). Each batch is chosen just before it is
+        sent (sealed releases swept in first, FLASH first). Batches go one after another,
+        the next sent while this thread applies the receipts of the one before. An item
+        leaves ``pending`` only when its receipt is kept. On ``PeerUnreachableError``
+        the whole run stops: every due item of the run's ranks not delivered gets one
+        more attempt counted and its next attempt set by ``backoff``.
         """
         at = at or utc_now()
         schedule = backoff or Backoff()
         result = Delivery(peer=peer)
-        # Two senders: ``ordinary`` sends batches one after another (the next one goes as
-        # the previous one's answer comes back, while this thread applies its receipts),
-        # and ``urgent`` sends FLASH messages beside them, so that a FLASH waits for no
-        # ROUTINE batch to be answered: while this thread waits on one, ``watch`` looks
-        # for a new FLASH every few milliseconds. Nothing overtakes a FLASH: a batch
-        # chosen while a FLASH is in flight goes once the FLASH is answered.
+        only = Precedence.FLASH if ranks is not None and ranks.stop <= 1 else None
         flight: _Flight | None = None
-        watch = FlashWatch(self._db, peer=peer, sender=node.identity.party, at=at)
-        with (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send") as ordinary,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send-flash") as urgent,
-        ):
-
-            def send(batch: list[OutboxItem]) -> _Flight:
-                pool = urgent if _urgent(batch) else ordinary
-                return batch, pool.submit(self._exchange, transport, peer, batch, me=node.identity.party, at=at)
-
+        # FLASH alone is sent from this thread: nothing to overlap, and no hand-over to wait for.
+        pipelined = only is None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="accord-send") if pipelined else _Inline() as sender:
             while True:
-                batch = None
+                ahead = None
                 taken = result.sent + (len(flight[0]) if flight else 0)
                 if taken < limit:
-                    # As many as a batch takes (signed while the batch before is in flight), so
-                    # that a FLASH sealed meanwhile waits for a short sweep, never a long one.
-                    self.sweep(node, at=at, limit=batch_size)
-                    out = [flight] if flight else []
-                    batch = self._next_batch(peer, at=at, size=min(batch_size, limit - taken), flying=out)
-                if batch is not None and flight is not None and _urgent(flight[0]) and not _urgent(batch):
-                    result, failed = self._land(flight, at=at, backoff=schedule, result=result)
-                    if failed is not None:
-                        return self._unreachable(peer, failed, at=at, backoff=schedule, result=result, limit=limit)
-                    flight = None
-                ahead = send(batch) if batch is not None else None
+                    # As many as a batch takes (signed while the batch before is in flight).
+                    self.sweep(node, at=at, limit=batch_size, only=only)
+                    size = min(batch_size, limit - taken)
+                    batch = self._next_batch(peer, at=at, size=size, flying=flight, ranks=ranks)
+                    if batch is not None:
+                        me = node.identity.party
+                        # In this thread's context: a FLASH lane's send is urgent work too.
+                        run = contextvars.copy_context().run
+                        ahead = batch, sender.submit(run, self._exchange, transport, peer, batch, me=me, at=at)
                 if flight is not None:
-                    result, failed = self._land_watching(
-                        flight, ahead, watch=watch, send=send, node=node, at=at, backoff=schedule, result=result
-                    )
+                    result, failed = self._land(flight, at=at, backoff=schedule, result=result)
                     if failed is not None:
                         if ahead is not None:
                             ahead[1].exception()  # let it finish; its items are rescheduled below
-                        return self._unreachable(peer, failed, at=at, backoff=schedule, result=result, limit=limit)
+                        return self._unreachable(
+                            peer, failed, at=at, backoff=schedule, result=result, limit=limit, ranks=ranks
+                        )
                 flight = ahead
                 if flight is None:
                     return result
-
-    def _land_watching(  # noqa: PLR0913 - the batches out, the watch, and what landing needs
-        self,
-        flight: _Flight,
-        ahead: _Flight | None,
-        *,
-        watch: FlashWatch,
-        send: Callable[[list[OutboxItem]], _Flight],
-        node: UnlockedNode,
-        at: dt.datetime,
-        backoff: Backoff,
-        result: Delivery,
-    ) -> tuple[Delivery, PeerUnreachableError | None]:
-        """:meth:`_land`, but while a batch of another precedence is out, send each FLASH that becomes due.
-
-        A FLASH found goes at once on its own sender and is landed here; the batch being
-        waited on is landed after. If the FLASH could not be delivered, the run stops
-        with that error once the batch is landed.
-        """
-        out = [flight, *([ahead] if ahead is not None else [])]
-        flash_failed = None
-        if not any(_urgent(b) for b, _ in out):
-            while flash_failed is None and not wait([flight[1]], timeout=POLL_SECONDS).done:
-                flashes = watch.due()
-                if flashes is None:
-                    continue
-                if flashes:
-                    self.sweep(node, at=at, limit=flashes)  # FLASH first: the new ones and nothing else
-                batch = self._next_batch(watch.peer, at=at, size=1, flying=out)
-                if batch is not None and _urgent(batch):
-                    result, flash_failed = self._land(send(batch), at=at, backoff=backoff, result=result)
-        result, failed = self._land(flight, at=at, backoff=backoff, result=result)
-        return result, flash_failed or failed
 
     def _next_batch(
         self,
@@ -423,12 +397,13 @@ class Outbox(NodeService):
         *,
         at: dt.datetime,
         size: int,
-        flying: Sequence[_Flight],
+        flying: _Flight | None,
+        ranks: range | None,
     ) -> list[OutboxItem] | None:
-        """The next batch to send: the first due items not in ``flying`` (FLASH alone)."""
-        taken = {i.id for batch, _ in flying for i in batch}
-        with self._db.transaction("read the outbox") as session:
-            due = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=size + len(taken))
+        """The next batch to send: the first due items (of ``ranks``) not in ``flying`` (FLASH alone)."""
+        taken = {i.id for i in flying[0]} if flying else set()
+        with self._db.reading("read the outbox") as session:
+            due = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=size + len(taken), ranks=ranks)
         return next(batches([i for i in due if i.id not in taken][:size], precedence=_precedence, size=size), None)
 
     def _land(
@@ -448,11 +423,21 @@ class Outbox(NodeService):
         return self._settle_batch(batch, receipts, at=at, backoff=backoff, result=result), None
 
     def _unreachable(  # noqa: PLR0913 - the peer, the error, the schedule and the run so far
-        self, peer: str, error: PeerUnreachableError, *, at: dt.datetime, backoff: Backoff, result: Delivery, limit: int
+        self,
+        peer: str,
+        error: PeerUnreachableError,
+        *,
+        at: dt.datetime,
+        backoff: Backoff,
+        result: Delivery,
+        limit: int,
+        ranks: range | None,
     ) -> Delivery:
-        """Count one more attempt for every due item (up to what the run had left); stop the run."""
-        with self._db.transaction("read the outbox") as session:
-            left = SqlFederationStore(session).pending(peer, due_at=stamp(at), limit=max(limit - result.sent, 1))
+        """Count one more attempt for every due item of ``ranks`` (up to what the run had left); stop the run."""
+        with self._db.reading("read the outbox") as session:
+            left = SqlFederationStore(session).pending(
+                peer, due_at=stamp(at), limit=max(limit - result.sent, 1), ranks=ranks
+            )
         self._reschedule(left, error=error.message, at=at, backoff=backoff)
         return _with(result, failed=result.failed + len(left), error=error.message)
 
@@ -462,13 +447,14 @@ class Outbox(NodeService):
         """Send a batch; the receipts that pass the inbound checks (the pinned peers read once).
 
         Run by the sending thread, outside any writing transaction: the delivering
-        thread stays free to watch for a FLASH while the receipts are verified.
+        thread applies the receipts of the batch before meanwhile.
         """
         receipts = transport.send(peer, [item.envelope for item in batch])
-        with self._db.transaction("read the pinned peers") as session:
+        with self._db.reading("read the pinned peers") as session:
             peers = pinned_descriptors(session)
         valid = []
         for data in receipts:
+            yield_to_urgent()
             try:
                 valid.append((_verified_receipt(data, me=me, at=at, peers=peers), data))
             except RejectedError:
@@ -486,16 +472,20 @@ class Outbox(NodeService):
     ) -> Delivery:
         """Apply a batch's verified receipts in one transaction; reschedule what none answered."""
         answered: set[str] = set()
-        with self._db.transaction("apply the receipts") as session:
-            settled, entries = settle_many(session, receipts, at=at)
-            for item, outcome in settled:
-                answered.add(item.id)
-                refused = outcome is ReceiptOutcome.REFUSED
-                result = _with(result, delivered=result.delivered + (not refused), refused=result.refused + refused)
-            sent = [item.id for item in batch if item.type == MessageType.RECEIPT.value]
-            SqlFederationStore(session).settle_many(sent, OutboxState.SENT, at=stamp(at))
-            answered.update(sent)
-            audit.append_many(session, entries)
+        for start in range(0, max(len(receipts), 1), _WRITE_CHUNK):
+            yield_to_urgent()
+            with self._db.transaction("apply the receipts") as session:
+                settled, entries = settle_many(session, receipts[start : start + _WRITE_CHUNK], at=at)
+                for item, outcome in settled:
+                    answered.add(item.id)
+                    refused = outcome is ReceiptOutcome.REFUSED
+                    delivered, refusals = result.delivered + (not refused), result.refused + refused
+                    result = _with(result, delivered=delivered, refused=refusals)
+                if start == 0:  # receipts sent back to the peer need no receipt: settled once sent
+                    sent = [item.id for item in batch if item.type == MessageType.RECEIPT.value]
+                    SqlFederationStore(session).settle_many(sent, OutboxState.SENT, at=stamp(at))
+                    answered.update(sent)
+                audit.append_many(session, entries)
         result = _with(result, sent=result.sent + len(batch))
         missing = [item for item in batch if item.id not in answered]
         if missing:
@@ -560,12 +550,26 @@ class Outbox(NodeService):
         return data, len(items)
 
 
+class _Inline:
+    """An executor that runs each call at once in the caller's thread (its future is already done)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def submit(self, fn: Callable[..., _T], /, *args: object, **kwargs: object) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as e:  # noqa: BLE001 - kept in the future, as a thread pool would
+            future.set_exception(e)
+        return future
+
+
 def _precedence(item: OutboxItem) -> Precedence:
     return tuple(PRECEDENCE_RANK)[item.rank]
-
-
-def _urgent(batch: Sequence[OutboxItem]) -> bool:
-    return _precedence(batch[0]) is Precedence.FLASH
 
 
 def _with(result: Delivery, **changes: int | str | None) -> Delivery:

@@ -161,7 +161,7 @@ class Peers(NodeService):
 
     def list(self) -> Sequence[PeerView]:
         """Every pinned peer with its delivery status."""
-        with self._db.transaction("list the peers") as session:
+        with self._db.reading("list the peers") as session:
             store = SqlFederationStore(session)
             statuses = {s.peer: s for s in store.statuses()}
             return [
@@ -197,12 +197,12 @@ class Peers(NodeService):
 
     def next_hops(self) -> dict[str, NodePublicKeys]:
         """The current public keys of every pinned peer, by party (what a release seals for)."""
-        with self._db.transaction("read the pinned peers") as session:
+        with self._db.reading("read the pinned peers") as session:
             return {p: d.public for p, d in pinned_descriptors(session).items()}
 
     def status(self) -> Sequence[PeerStatus]:
         """Delivery state per peer: pending by precedence, delivered, refused, next attempt, last error."""
-        with self._db.transaction("read the delivery status") as session:
+        with self._db.reading("read the delivery status") as session:
             return SqlFederationStore(session).statuses()
 
     def rotate_and_announce(

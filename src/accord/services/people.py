@@ -241,7 +241,7 @@ class People(Logins):
         wanted = person_id or principal.person.id
         if wanted != principal.person.id:
             self.authorize(principal, Action.PEOPLE_READ)
-        with self._db.transaction("read the person") as session:
+        with self._db.reading("read the person") as session:
             account = SqlPeopleStore(session).get(wanted)
         if account is None:
             msg = f"no person {wanted!r} at this node"
@@ -252,7 +252,7 @@ class People(Logins):
         """Up to ``limit`` people by id, after the id ``after`` (people.read)."""
         self.authorize(principal, Action.PEOPLE_READ)
         limit = max(1, min(limit, MAX_PAGE - 1))
-        with self._db.transaction("list the people") as session:
+        with self._db.reading("list the people") as session:
             found = SqlPeopleStore(session).list(after=after, limit=limit + 1)
         items = tuple(PersonView.of(a) for a in found[:limit])
         return PersonPage(items=items, next_cursor=items[-1].person.id if len(found) > limit else None)

@@ -331,7 +331,7 @@ class Records(NodeService):
     def list(self, *, after: str | None = None, limit: int = 50) -> Page:
         """Up to ``limit`` records in the order added, after the record ``after`` (a cursor)."""
         limit = max(1, min(limit, MAX_PAGE - 1))
-        with self._db.transaction("list the records") as session:
+        with self._db.reading("list the records") as session:
             found = SqlRecordStore(session).list(after=after, limit=limit + 1)
         items = tuple(found[:limit])
         return Page(items=items, next_cursor=items[-1].record.id if len(found) > limit else None)
@@ -362,7 +362,7 @@ class Records(NodeService):
                 error); nothing is written.
             StorageError: a body's file is missing or unreadable.
         """
-        with self._db.transaction("read the record") as session:
+        with self._db.reading("read the record") as session:
             store = SqlRecordStore(session)
             stored = store.get(record_id)
             if stored is None:
@@ -415,7 +415,7 @@ class Records(NodeService):
             IntegrityError: the body failed its check; discard what ``sink`` received.
             StorageError: the body's file is missing or unreadable.
         """
-        with self._db.transaction("read the body") as session:
+        with self._db.reading("read the body") as session:
             body = SqlRecordStore(session).bodies(record_id).get(portion_id)
         if body is None:
             msg = f"record {record_id} has no body for portion {portion_id!r}"
@@ -440,7 +440,7 @@ class Records(NodeService):
             for path in root.rglob("*")
             if (path.is_file() or path.is_symlink()) and path.lstat().st_mtime <= cutoff
         )
-        with self._db.transaction("find orphan body files") as session:
+        with self._db.reading("find orphan body files") as session:
             referenced = SqlRecordStore(session).referenced_paths(candidates)
         return [path for path in candidates if path not in referenced]
 
@@ -480,7 +480,7 @@ class Records(NodeService):
         limit = max(1, min(limit, MAX_PAGE - 1))
         party = read_identity(self._home).party
         if after is not None:
-            with self._db.transaction("read the cursor") as session:
+            with self._db.reading("read the cursor") as session:
                 start = SqlRecordStore(session).get(after)
             if start is None or visible_part(person, start.record, holder=party, world=world, on=on) is None:
                 msg = "that cursor does not belong to this list"
@@ -488,7 +488,7 @@ class Records(NodeService):
         shown: builtins.list[StoredRecord] = []
         scanned, more = after, True
         while more and len(shown) <= limit:
-            with self._db.transaction("list the records") as session:
+            with self._db.reading("list the records") as session:
                 batch = SqlRecordStore(session).list(topic=topic, after=scanned, limit=_SCAN)
             more = len(batch) == _SCAN
             for stored in batch:
@@ -521,7 +521,7 @@ class Records(NodeService):
         """
         at = at or utc_now()
         party = node.identity.party
-        with self._db.transaction("read the record") as session:
+        with self._db.reading("read the record") as session:
             store = SqlRecordStore(session)
             stored = store.get(record_id)
             part = visible_part(person, stored.record, holder=party, world=world, on=at.date()) if stored else None

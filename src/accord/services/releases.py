@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,12 +35,14 @@ from accord.canonical import sha256_hex
 from accord.crypto import Ed25519Signer, NodePublicKeys, PinnedKeyVerifier, SignedContent, open_release, open_sealed
 from accord.domain.obligation import RecallAcknowledgement
 from accord.domain.person import Person
+from accord.domain.record import Precedence
 from accord.domain.world import World
 from accord.errors import Error, IntegrityError, UnknownReferenceError, ValidationError
 from accord.policy.access import may_open
 from accord.policy.engine import decide
 from accord.services import audit
 from accord.services._database import NodeService
+from accord.services._flash_watch import signal_flash
 from accord.services._record_bodies import remove
 from accord.services._release_files import (
     RECEIVED_DIR,
@@ -66,6 +69,7 @@ from accord.services._release_steps import (
     seal_one,
     write_message_file,
 )
+from accord.services._turns import urgent
 from accord.services.node import NodeIdentity, UnlockedNode, read_identity, utc_now
 from accord.services.obligations import latest_levels
 from accord.storage.sql import SqlObligationStore, SqlRecordStore, SqlReleaseStore
@@ -144,13 +148,24 @@ class Releases(NodeService):
         """
         at = at or utc_now()
         party = node.identity.party
+        flash = self._all_flash(requests)
         try:
-            with self._db.transaction("release the records") as session:
+            with urgent() if flash else nullcontext(), self._db.transaction("release the records") as session:
                 outcomes = self._release_in(session, requests, world=world, node=node, next_hops=next_hops, at=at)
         except Error as e:
             self._audit_refusal(EntryKind.RELEASE, "release.seal", e, party=party, at=at)
             raise
+        if flash:
+            signal_flash(self._home)  # committed: the delivery's FLASH lane sends them now
         return outcomes
+
+    def _all_flash(self, requests: Sequence[ReleaseRequest]) -> bool:
+        """Whether every record released is FLASH: urgent work (``_turns.urgent``), whose writes go first."""
+        if not requests:
+            return False
+        with self._db.reading("read the precedences") as session:
+            found = SqlRecordStore(session).precedences([r.record_id for r in requests])
+        return len(found) == len({r.record_id for r in requests}) and set(found.values()) == {Precedence.FLASH}
 
     def _release_in(  # noqa: PLR0913 - release_many's arguments, and the session it runs in
         self,
@@ -207,7 +222,7 @@ class Releases(NodeService):
 
     def list(self, *, received: bool, after: str | None = None, limit: int = 100) -> Sequence[Release]:
         """Releases received here (the inbox) or sent from here, in the order stored."""
-        with self._db.transaction("list the releases") as session:
+        with self._db.reading("list the releases") as session:
             store = SqlReleaseStore(session)
             if received:
                 return store.list(state=ReleaseState.RECEIVED, after=after, limit=limit)
@@ -401,7 +416,7 @@ class Releases(NodeService):
         """
         at = at or utc_now()
         party = node.identity.party
-        with self._db.transaction("read the release") as session:
+        with self._db.reading("read the release") as session:
             release = SqlReleaseStore(session).get(release_id)
             recalled = _recalled(session, release.record_id, party) if release is not None else None
         if release is None or release.state is not ReleaseState.RECEIVED:
@@ -412,7 +427,7 @@ class Releases(NodeService):
         message = ReleaseMessage.from_bytes(release.envelope)
         stored_content = self._content(message, node, world)
         record = record_of(stored_content)
-        with self._db.transaction("read the reclassifications") as session:
+        with self._db.reading("read the reclassifications") as session:
             changed = latest_levels(session, record.id, originator=record.originator)
         label = label_of(release)
         if changed:

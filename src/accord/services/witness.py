@@ -224,7 +224,7 @@ class Witness(NodeService):
 
     def status(self) -> WitnessReport:
         """Per peer: the last head accepted from it, the last of this node's heads it co-signed, its alarms."""
-        with self._db.transaction("read the witness state") as session:
+        with self._db.reading("read the witness state") as session:
             store = SqlWitnessStore(session)
             heads = {h.peer: h for h in store.heads()}
             alarms = store.alarms()

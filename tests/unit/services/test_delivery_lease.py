@@ -95,13 +95,29 @@ def test_the_delivery_loop_runs_again_after_a_stop(tmp_path):
         assert exchange.deliver(node=unlocked) == []  # no peer with a URL: nothing to do
 
 
+class NothingDue:
+    def due(self, *, at):  # noqa: ARG002 - the watch's signature
+        return False
+
+    def changed(self):
+        return False
+
+
 class CountingExchange:
-    """An exchange whose first runs each send a full run (``limit`` items), then nothing."""
+    """An exchange whose first runs each send a full run (``limit`` items), then nothing; no FLASH ever due."""
+
+    def flash_watch(self, node):  # noqa: ARG002 - the exchange's signature
+        return NothingDue()
+
+    def flash_signal(self):
+        return NothingDue()
 
     def __init__(self, full_runs: int) -> None:
         self.full_runs, self.runs = full_runs, 0
 
-    def deliver(self, *, options, **_):
+    def deliver(self, *, options, lane, **_):
+        if lane == "flash":  # the lane's first run, before its watch (which never sees a FLASH here)
+            return []
         self.runs += 1
         sent = options.limit if self.runs <= self.full_runs else 0
         return [Delivery(peer="JPN", sent=sent)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from accord.storage.sql import disclosure_tables as _disclosure_tables  # noqa: F401
 from accord.storage.sql import node_tables as _node_tables  # noqa: F401
 from accord.storage.sql.audit_stores import SqlAuditStore
-from accord.storage.sql.engine import make_engine, redact
+from accord.storage.sql.engine import BUSY_TIMEOUT_MS, make_engine, reading, redact
 from accord.storage.sql.federation_stores import SqlFederationStore
 from accord.storage.sql.obligation_stores import SqlObligationStore
 from accord.storage.sql.people_stores import SqlPeopleStore
@@ -26,6 +26,7 @@ from accord.storage.sql.stores import SqlWorldStore
 from accord.storage.sql.witness_stores import SqlWitnessStore
 
 __all__ = [
+    "BUSY_TIMEOUT_MS",
     "SqlAuditStore",
     "SqlFederationStore",
     "SqlObligationStore",
@@ -35,5 +36,6 @@ __all__ = [
     "SqlWitnessStore",
     "SqlWorldStore",
     "make_engine",
+    "reading",
     "redact",
 ]

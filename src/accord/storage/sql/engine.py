@@ -18,10 +18,12 @@ from sqlalchemy.exc import ArgumentError
 
 from accord.errors import StorageError
 
-__all__ = ["BUSY_TIMEOUT_MS", "make_engine", "redact"]
+__all__ = ["BUSY_TIMEOUT_MS", "make_engine", "reading", "redact"]
 
 BUSY_TIMEOUT_MS: Final = 10_000
 """How long a SQLite connection waits for another writer's lock before giving up."""
+_READ_ONLY: Final = "accord_read_only"
+_QUERY_ONLY: Final = "accord_query_only"  # the PRAGMA's state on a SQLite connection, to set it only on a change
 
 # Spellings people paste for PostgreSQL; all mean psycopg 3, the only driver we ship.
 _POSTGRES_ALIASES: Final = frozenset({"postgres", "postgresql", "postgresql+psycopg"})
@@ -36,6 +38,18 @@ def redact(url: str | URL) -> str:
     except ArgumentError:
         return "<unparseable database URL>"
     return parsed.render_as_string(hide_password=True)
+
+
+def reading(engine: Engine) -> Engine:
+    """``engine`` for transactions that only read: on SQLite they take no write lock.
+
+    Every transaction on a plain engine from :func:`make_engine` takes SQLite's write
+    lock at BEGIN (see ``_sqlite_on_begin``), so a read waits behind every writer, and
+    every writer behind it. A read-only one begins deferred and reads a WAL snapshot
+    instead. The database enforces it on both dialects (SQLite ``query_only``,
+    PostgreSQL ``READ ONLY``): a write in it fails instead of waiting for a lock.
+    """
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def make_engine(url: str) -> Engine:
@@ -97,16 +111,28 @@ def _sqlite_on_begin(connection: Connection) -> None:
     # IMMEDIATE takes the write lock at BEGIN. A deferred transaction that reads and
     # then writes while another process writes fails at once with "database is locked"
     # (SQLite cannot upgrade its lock and the busy timeout does not apply); taking the
-    # lock first makes it wait its turn instead. Readers outside a write are not blocked
-    # under WAL, and a node's transactions are short.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # lock first makes it wait its turn instead. A transaction declared read-only (see
+    # ``reading``) begins deferred under ``query_only``, so it cannot write at all.
+    read_only = bool(connection.get_execution_options().get(_READ_ONLY))
+    info = connection.connection.info
+    if info.get(_QUERY_ONLY, False) is not read_only:
+        connection.exec_driver_sql(f"PRAGMA query_only = {'ON' if read_only else 'OFF'}")
+        info[_QUERY_ONLY] = read_only
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _postgres_on_begin(connection: Connection) -> None:
+    if connection.get_execution_options().get(_READ_ONLY):
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
 def _postgres_engine(url: URL) -> Engine:
     try:
         # pre_ping: a server restart or an idle timeout must not surface as the next
         # request's error on a long-running node.
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
     except ModuleNotFoundError as e:
         msg = f"PostgreSQL database {redact(url)} needs the psycopg driver, not installed"
         raise StorageError(msg, hint="install it with: pip install 'accord[postgres]'") from e
+    event.listen(engine, "begin", _postgres_on_begin)
+    return engine

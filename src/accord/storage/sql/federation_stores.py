@@ -134,14 +134,18 @@ class SqlFederationStore:
         found = self._items([ft.outbox.c.id == item_id], limit=1)
         return found[0] if found else None
 
-    def pending(self, peer: str, *, due_at: str | None = None, limit: int = 1000) -> Sequence[OutboxItem]:
-        """Pending items for ``peer``, in sending order."""
+    def pending(
+        self, peer: str, *, due_at: str | None = None, limit: int = 1000, ranks: range | None = None
+    ) -> Sequence[OutboxItem]:
+        """Pending items for ``peer``, in sending order; only those of ``ranks`` (0 FLASH … 3 ROUTINE) if given."""
         check_page(limit)
         check_stamp(due_at, "due_at")
         o = ft.outbox.c
         where = [o.peer == peer, o.state == OutboxState.PENDING.value]
         if due_at is not None:
             where.append(o.next_attempt_at <= due_at)
+        if ranks is not None:
+            where.extend([o.rank >= ranks.start, o.rank < ranks.stop])
         return self._items(where, limit=limit)
 
     def created_since(self, peer: str, since: str, *, limit: int = 1000) -> Sequence[OutboxItem]:

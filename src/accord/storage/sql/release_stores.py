@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
+from typing import Final
 
 from sqlalchemy import ColumnElement, Insert, RowMapping, Table, case, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,6 +40,11 @@ from accord.storage.values import (
 __all__ = ["SqlReleaseStore"]
 
 
+_RANKS: Final = {p.value: i for i, p in enumerate(Precedence)}
+"""A record's precedence as the outbox rank its releases are sent in (FLASH first)."""
+_ROUTINE: Final = _RANKS[Precedence.ROUTINE.value]
+
+
 class SqlReleaseStore:
     """Releases in a SQL database, through the caller's session."""
 
@@ -53,7 +59,8 @@ class SqlReleaseStore:
         rules.check_outgoing(release)
         self._check_free(release)
         with racing(self._session, lambda: self._check_free(release)):
-            self._write(release)
+            seq = self._write(release)
+            self._rank(seq, seq + 1)
 
     def add_many(self, releases: Sequence[Release]) -> None:
         """Store outgoing releases, all or none (see ``ReleaseStore.add_many``)."""
@@ -78,6 +85,15 @@ class SqlReleaseStore:
             ]
             if agreements:
                 self._session.execute(insert(nt.release_agreements), agreements)
+            self._rank(first, first + len(releases))
+
+    def _rank(self, first: int, stop: int) -> None:
+        """Copy the sending rank of the outgoing releases numbered ``first`` to ``stop`` from their records."""
+        r, rec = nt.releases, nt.records
+        urgency = case(_RANKS, value=rec.c.precedence, else_=_ROUTINE)
+        of_record = select(urgency).where(rec.c.id == r.c.record_id).scalar_subquery()
+        statement = update(r).where(r.c.seq >= first, r.c.seq < stop).values(rank=func.coalesce(of_record, _ROUTINE))
+        self._session.execute(statement)
 
     def _check_all_free(self, releases: Sequence[Release]) -> None:
         ids = [r.id for r in releases]
@@ -159,7 +175,7 @@ class SqlReleaseStore:
                 into.update(str(x) for x in self._session.execute(select(column).where(column.in_(batch))).scalars())
         return found
 
-    def _write(self, release: Release) -> None:
+    def _write(self, release: Release) -> int:
         seq = take_number(self._session, nt.RELEASES)
         evidence: dict[str, bytes] = {}
         row = _release_row(release, evidence)
@@ -173,6 +189,7 @@ class SqlReleaseStore:
                     for i, (a, f) in enumerate(release.agreements)
                 ],
             )
+        return seq
 
     def _check_free(self, release: Release) -> None:
         if self._session.execute(select(exists().where(nt.releases.c.id == release.id))).scalar():
@@ -281,25 +298,27 @@ class SqlReleaseStore:
             where.append(r.c.recipient == recipient)
         return self._load(where, after=seq_after(self._session, r, after, "release"), limit=limit)
 
-    def sealed_to_queue(self, sender: str, *, limit: int) -> Sequence[Release]:
+    def sealed_to_queue(self, sender: str, *, limit: int, only: Precedence | None = None) -> Sequence[Release]:
         """Up to ``limit`` SEALED releases from ``sender``, the most urgent first (FLASH ... ROUTINE).
 
-        Urgency is the precedence of the release's record (a release whose record is
-        gone counts as ROUTINE); within one precedence, the first added. The outbox
-        sweep takes them in this order, so a FLASH sealed behind a long ROUTINE backlog
-        is queued by the next sweep, not after the backlog.
+        Urgency is the precedence of the release's record, copied to the release when it
+        was stored (a release whose record was gone then counts as ROUTINE); within one
+        precedence, the first added. The outbox sweep takes them in this order, so a
+        FLASH sealed behind a long ROUTINE backlog is queued by the next sweep, not after
+        the backlog; an index serves the order, so the backlog's length costs nothing.
+        ``only`` keeps those of one precedence.
         """
         check_page(limit)
-        r, rec = nt.releases, nt.records
-        urgency = case({p.value: i for i, p in enumerate(Precedence)}, value=rec.c.precedence, else_=len(Precedence))
-        chosen = (
-            select(r.c.seq)
-            .select_from(r.outerjoin(rec, rec.c.id == r.c.record_id))
-            .where(r.c.state == ReleaseState.SEALED.value, r.c.sender == sender)
-            .order_by(urgency, r.c.seq)
-            .limit(limit)
-        )
-        return self._load([r.c.seq.in_(chosen)], after=-1, limit=limit)
+        r = nt.releases
+        where = [r.c.sender == sender, r.c.state == ReleaseState.SEALED.value]
+        if only is not None:
+            where.append(r.c.rank == _RANKS[Precedence(only).value])
+        chosen = select(r.c.id).where(*where).order_by(r.c.rank, r.c.seq).limit(limit)
+        order = {str(i): n for n, i in enumerate(self._session.execute(chosen).scalars())}
+        if not order:
+            return []
+        loaded = self._load([r.c.id.in_(order)], after=-1, limit=limit)
+        return sorted(loaded, key=lambda release: order[release.id])
 
     def last_number(self) -> int:
         """The number of the last release added (-1 when there is none): a cursor for :meth:`flash_sealed_after`."""
@@ -316,21 +335,17 @@ class SqlReleaseStore:
         long the sealed backlog. Numbers are taken in commit order, so nothing committed
         is passed over.
         """
-        r, rec = nt.releases, nt.records
+        r = nt.releases
         rows = self._session.execute(
-            select(r.c.seq, r.c.state, r.c.sender, r.c.record_id)
-            .where(r.c.seq > after)
-            .order_by(r.c.seq)
-            .limit(PER_QUERY)
+            select(r.c.seq, r.c.state, r.c.sender, r.c.rank).where(r.c.seq > after).order_by(r.c.seq).limit(PER_QUERY)
         ).all()
         if not rows:
             return after, 0
-        ids = [row.record_id for row in rows if row.state == ReleaseState.SEALED.value and row.sender == sender]
-        flash = set()
-        if ids:
-            query = select(rec.c.id).where(rec.c.id.in_(set(ids)), rec.c.precedence == Precedence.FLASH.value)
-            flash = set(self._session.execute(query).scalars())
-        return int(rows[-1].seq), sum(i in flash for i in ids)
+        flash = _RANKS[Precedence.FLASH.value]
+        sealed = ReleaseState.SEALED.value
+        return int(rows[-1].seq), sum(
+            row.state == sealed and row.sender == sender and row.rank == flash for row in rows
+        )
 
     def _load(self, where: Sequence[ColumnElement[bool]], *, after: int, limit: int) -> Sequence[Release]:
         r, a = nt.releases, nt.release_agreements
