@@ -18,7 +18,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Final
 
-from sqlalchemy import ColumnElement, Insert, RowMapping, Table, case, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Insert, RowMapping, Table, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -59,8 +59,7 @@ class SqlReleaseStore:
         rules.check_outgoing(release)
         self._check_free(release)
         with racing(self._session, lambda: self._check_free(release)):
-            seq = self._write(release)
-            self._rank(seq, seq + 1)
+            self._write(release, rank=self._ranks([release])[release.record_id])
 
     def add_many(self, releases: Sequence[Release]) -> None:
         """Store outgoing releases, all or none (see ``ReleaseStore.add_many``)."""
@@ -75,7 +74,11 @@ class SqlReleaseStore:
         with racing(self._session, lambda: self._check_all_free(releases)):
             first = take_number(self._session, nt.RELEASES, len(releases))
             evidence: dict[str, bytes] = {}
-            rows = [{"seq": first + i, **_release_row(r, evidence)} for i, r in enumerate(releases)]
+            ranks = self._ranks(releases)
+            rows = [
+                {"seq": first + i, **_release_row(r, evidence), "rank": ranks[r.record_id]}
+                for i, r in enumerate(releases)
+            ]
             self._keep_evidence(evidence)
             self._session.execute(insert(nt.releases), rows)
             agreements = [
@@ -85,15 +88,15 @@ class SqlReleaseStore:
             ]
             if agreements:
                 self._session.execute(insert(nt.release_agreements), agreements)
-            self._rank(first, first + len(releases))
 
-    def _rank(self, first: int, stop: int) -> None:
-        """Copy the sending rank of the outgoing releases numbered ``first`` to ``stop`` from their records."""
-        r, rec = nt.releases, nt.records
-        urgency = case(_RANKS, value=rec.c.precedence, else_=_ROUTINE)
-        of_record = select(urgency).where(rec.c.id == r.c.record_id).scalar_subquery()
-        statement = update(r).where(r.c.seq >= first, r.c.seq < stop).values(rank=func.coalesce(of_record, _ROUTINE))
-        self._session.execute(statement)
+    def _ranks(self, releases: Sequence[Release]) -> dict[str, int]:
+        """The sending rank of each outgoing release's record: its precedence (ROUTINE when the record is gone)."""
+        wanted, rec = sorted({r.record_id for r in releases}), nt.records
+        found = dict.fromkeys(wanted, _ROUTINE)
+        for start in range(0, len(wanted), PER_QUERY):
+            query = select(rec.c.id, rec.c.precedence).where(rec.c.id.in_(wanted[start : start + PER_QUERY]))
+            found.update((str(i), _RANKS.get(str(p), _ROUTINE)) for i, p in self._session.execute(query))
+        return found
 
     def _check_all_free(self, releases: Sequence[Release]) -> None:
         ids = [r.id for r in releases]
@@ -151,7 +154,7 @@ class SqlReleaseStore:
         with racing(self._session, lambda: self._check_all_free(releases)):
             first = take_number(self._session, nt.RELEASES, len(releases))
             evidence: dict[str, bytes] = {}
-            rows = [{"seq": first + i, **_release_row(r, evidence)} for i, r in enumerate(releases)]
+            rows = [{"seq": first + i, **_release_row(r, evidence), "rank": None} for i, r in enumerate(releases)]
             self._keep_evidence(evidence)
             self._session.execute(insert(nt.releases), rows)
             agreements = [
@@ -175,12 +178,12 @@ class SqlReleaseStore:
                 into.update(str(x) for x in self._session.execute(select(column).where(column.in_(batch))).scalars())
         return found
 
-    def _write(self, release: Release) -> int:
+    def _write(self, release: Release, *, rank: int | None = None) -> None:
         seq = take_number(self._session, nt.RELEASES)
         evidence: dict[str, bytes] = {}
         row = _release_row(release, evidence)
         self._keep_evidence(evidence)
-        self._session.execute(insert(nt.releases).values(seq=seq, **row))
+        self._session.execute(insert(nt.releases).values(seq=seq, rank=rank, **row))
         if release.agreements:
             self._session.execute(
                 insert(nt.release_agreements),
@@ -189,7 +192,6 @@ class SqlReleaseStore:
                     for i, (a, f) in enumerate(release.agreements)
                 ],
             )
-        return seq
 
     def _check_free(self, release: Release) -> None:
         if self._session.execute(select(exists().where(nt.releases.c.id == release.id))).scalar():
