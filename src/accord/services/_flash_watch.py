@@ -3,9 +3,9 @@
 The delivery loop sends batches of the other precedences one after another; a FLASH
 sealed meanwhile (by another process too: ``accord records release``, another API
 worker) must not wait for them. Whoever commits a FLASH release or queues a FLASH
-message then calls :func:`signal_flash`, which touches a file in the node's home; the
-FLASH lane (``exchange.DeliveryLoop``) checks that file's time every
-``SIGNAL_POLL_SECONDS`` (a ``stat``, no database) and, when it moved, or at the latest
+message then calls :func:`signal_flash`, which writes a byte to a named pipe in the
+node's home; the FLASH lane (``exchange.DeliveryLoop``) waits on that pipe
+(:class:`FlashSignal`, no CPU while nothing comes) and, when signalled, or at the latest
 every ``LOOK_SECONDS`` (a FLASH whose retry came due; a writer on another host of a
 PostgreSQL node), asks :meth:`FlashWatch.due`. A look reads only the releases added
 since the last (a range of their commit-ordered number) and the first due FLASH item of
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import select
+import stat
 import time
 from pathlib import Path
 from typing import Final
@@ -30,14 +32,11 @@ __all__ = [
     "FLASH_RANKS",
     "LOOK_SECONDS",
     "OTHER_RANKS",
-    "SIGNAL_POLL_SECONDS",
     "FlashSignal",
     "FlashWatch",
     "signal_flash",
 ]
 
-SIGNAL_POLL_SECONDS: Final = 0.002
-"""How often the lane checks the signal file: one ``stat``."""
 LOOK_SECONDS: Final = 0.25
 """How often it looks in the database without a signal."""
 _SIGNAL_FILE: Final = "flash.signal"
@@ -67,36 +66,69 @@ class FlashWatch:
 
 
 def signal_flash(home: Path) -> None:
-    """Tell the node's FLASH lane (any process on this host) that a FLASH is waiting: touch the signal file.
+    """Tell the node's FLASH lane (in any process on this host) that a FLASH is waiting.
 
-    Best effort: a signal that cannot be written is caught by the lane's next look.
+    Writes a byte to the lane's pipe in the node's home. Best effort: with no lane
+    listening, or the pipe full of earlier signals, there is nothing to do, and a
+    signal that cannot be written is caught by the lane's next look.
     """
-    now = time.time_ns()
     try:
-        (home / _SIGNAL_FILE).touch()
-        os.utime(home / _SIGNAL_FILE, ns=(now, now))
-    except OSError:
+        handle = os.open(home / _SIGNAL_FILE, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # no pipe, or no lane reading it (ENXIO)
         return
+    try:
+        os.write(handle, b"!")
+    except OSError:  # full: the lane has signals waiting already
+        pass
+    finally:
+        os.close(handle)
 
 
 class FlashSignal:
-    """Whether the signal file was touched since the last check."""
+    """The FLASH lane's end of the signal pipe (a named pipe in the node's home): wait until signalled.
+
+    The lane holds the pipe open for reading and writing, so it never reads an end of
+    file when no signaller has it open. Where named pipes do not exist, :meth:`wait`
+    only sleeps: the lane then finds a FLASH at its next look.
+    """
 
     def __init__(self, home: Path) -> None:
-        """Watch the signal file in ``home`` from now on."""
+        """Open (making it if needed) the pipe in ``home``; signals from now on count."""
         self._path = home / _SIGNAL_FILE
-        self._seen = self._stamp()
-
-    def _stamp(self) -> int:
+        self._handle: int | None = None
+        if not hasattr(os, "mkfifo"):  # pragma: no cover - not POSIX
+            return
         try:
-            return self._path.stat().st_mtime_ns
+            if self._path.exists() and not stat.S_ISFIFO(self._path.stat().st_mode):
+                self._path.unlink()  # a stale file of another kind: the pipe replaces it
+            if not self._path.exists():
+                os.mkfifo(self._path, 0o600)
+            self._handle = os.open(self._path, os.O_RDWR | os.O_NONBLOCK)
+        except FileExistsError:  # another process made it first
+            self._handle = os.open(self._path, os.O_RDWR | os.O_NONBLOCK)
         except OSError:
-            return 0
+            self._handle = None
+        self._drain()
 
-    def changed(self) -> bool:
-        """Whether it was touched since the last call (or since this watch began)."""
-        stamp = self._stamp()
-        if stamp == self._seen:
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a signal; whether one came (every waiting signal is taken)."""
+        if self._handle is None:
+            time.sleep(timeout)
             return False
-        self._seen = stamp
-        return True
+        ready, _, _ = select.select([self._handle], [], [], timeout)
+        return bool(ready) and self._drain()
+
+    def _drain(self) -> bool:
+        got = False
+        while self._handle is not None:
+            try:
+                got = bool(os.read(self._handle, 4096)) or got
+            except BlockingIOError:
+                break
+        return got
+
+    def close(self) -> None:
+        """Stop listening."""
+        if self._handle is not None:
+            os.close(self._handle)
+            self._handle = None

@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -40,7 +39,6 @@ from accord.services._flash_watch import (
     FLASH_RANKS,
     LOOK_SECONDS,
     OTHER_RANKS,
-    SIGNAL_POLL_SECONDS,
     FlashSignal,
     FlashWatch,
     signal_flash,
@@ -232,9 +230,9 @@ class DeliveryLoop:
     ``interval`` seconds: each run sweeps and delivers every peer's due items (items
     waiting out their backoff are not due). A run that sent its full ``limit`` to some
     peer is followed at once by the next (a backlog drains at the link's pace, not one
-    run per interval). The FLASH lane looks for a due FLASH when one is signalled (every
-    2 ms it checks; ``_flash_watch``), and at least every quarter of a second, and sends
-    it at once on a connection of its own, whatever batch the loop has in flight: a
+    run per interval). The FLASH lane looks for a due FLASH when one is signalled
+    (``_flash_watch``: it waits on a pipe), and at least every quarter of a second, and
+    sends it at once on a connection of its own, whatever batch the loop has in flight: a
     FLASH never waits behind another message here. It is urgent work
     (``_turns.urgent``): its writes go first and the loop's work pauses meanwhile. A
     failed run is logged and each thread goes on.
@@ -299,20 +297,23 @@ class DeliveryLoop:
                 self._stop.wait(self._interval)
 
     def _run_flash(self, transport: HttpTransport) -> None:
-        watch, signal, looked = None, self._exchange.flash_signal(), 0.0
-        while not self._stop.wait(0 if watch is None else SIGNAL_POLL_SECONDS):
-            if not signal.changed() and time.monotonic() - looked < LOOK_SECONDS and watch is not None:
-                continue
-            looked = time.monotonic()
-            try:
-                if watch is None:  # first: whatever was due before the lane started
-                    watch, due = self._exchange.flash_watch(self._node), True
-                else:
-                    due = watch.due(at=utc_now())
-            except Exception:  # noqa: BLE001 - as a bad run
-                _log.exception("looking for a FLASH failed")
-                self._stop.wait(self._interval)  # not a log line every few milliseconds
-                continue
-            if due:
-                with urgent():
-                    self._deliver(transport, "flash")
+        signal = self._exchange.flash_signal()
+        watch, due = None, True  # first: whatever was due before the lane started
+        try:
+            while not self._stop.is_set():
+                try:
+                    if watch is None:
+                        watch = self._exchange.flash_watch(self._node)
+                    elif not due:
+                        signal.wait(LOOK_SECONDS)  # a signal, or the time for a look anyway
+                        due = not self._stop.is_set() and watch.due(at=utc_now())
+                    if due:
+                        with urgent():
+                            self._deliver(transport, "flash")
+                        due = watch.due(at=utc_now())  # one sealed meanwhile goes next, signalled or not
+                except Exception:  # noqa: BLE001 - as a bad run
+                    _log.exception("looking for a FLASH failed")
+                    due = watch is None
+                    self._stop.wait(self._interval)  # not a log line every few milliseconds
+        finally:
+            signal.close()

@@ -99,8 +99,12 @@ class NothingDue:
     def due(self, *, at):  # noqa: ARG002 - the watch's signature
         return False
 
-    def changed(self):
+    def wait(self, timeout):
+        time.sleep(timeout)
         return False
+
+    def close(self):
+        pass
 
 
 class CountingExchange:

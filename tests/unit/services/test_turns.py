@@ -209,13 +209,28 @@ def test_ordinary_work_pauses_while_another_process_writes_urgently(sqlite_url):
         assert time.monotonic() - started < 0.05
 
 
-def test_a_flash_signal_is_seen_once(tmp_path):
-    watch = FlashSignal(tmp_path)
-    assert not watch.changed()
-    signal_flash(tmp_path)
-    assert watch.changed()
-    assert not watch.changed()
-    time.sleep(0.01)
-    signal_flash(tmp_path)
-    assert watch.changed()
-    signal_flash(tmp_path / "missing")  # best effort: nothing raised
+def test_a_flash_signal_wakes_the_lane_at_once_and_each_signal_is_taken_once(tmp_path):
+    signal_flash(tmp_path)  # no lane listening yet: nothing to do, nothing raised
+    lane = FlashSignal(tmp_path)
+    try:
+        started = time.monotonic()
+        assert not lane.wait(0.05)  # nothing signalled: it waited the whole time
+        assert time.monotonic() - started >= 0.04
+        signal_flash(tmp_path)
+        signal_flash(tmp_path)
+        started = time.monotonic()
+        assert lane.wait(_PATIENCE)  # both signals at once, without waiting
+        assert time.monotonic() - started < 1.0
+        assert not lane.wait(0.01)  # taken
+        woke = threading.Timer(0.05, signal_flash, args=(tmp_path,))
+        woke.start()
+        assert lane.wait(_PATIENCE)  # another process's signal wakes a waiting lane
+        woke.join()
+        again = FlashSignal(tmp_path)  # a second lane (another worker) shares the pipe
+        again.close()
+    finally:
+        lane.close()
+    (tmp_path / "flash.signal").unlink()
+    (tmp_path / "flash.signal").write_text("stale")  # a file of another kind is replaced by the pipe
+    FlashSignal(tmp_path).close()
+    assert (tmp_path / "flash.signal").is_fifo()
