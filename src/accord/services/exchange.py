@@ -46,7 +46,8 @@ from accord.services._flash_watch import (
 from accord.services._turns import urgent, yield_to_urgent
 from accord.services.inbound import Inbound
 from accord.services.node import UnlockedNode, utc_now
-from accord.services.outbox import Delivery, Outbox, pinned_descriptors
+from accord.services.outbox import Delivery, Outbox
+from accord.services.peers import Peers
 from accord.storage.sql import SqlFederationStore
 
 __all__ = ["FEDERATION_PATH", "DeliveryLoop", "DeliveryOptions", "Exchange", "Lane"]
@@ -82,9 +83,11 @@ class Exchange(NodeService):
     """This node's HTTP federation endpoint and delivery runs."""
 
     def next_hops(self) -> dict[str, NodePublicKeys]:
-        """The current public keys of every pinned peer, by party: what a release queued for delivery seals for."""
-        with self._db.reading("read the pinned peers") as session:
-            return {party: d.public for party, d in pinned_descriptors(session).items()}
+        """The current public keys of every pinned peer, by party: what a release queued for delivery seals for.
+
+        The same as ``Peers.next_hops``, for the API's node, which holds no ``Peers``.
+        """
+        return Peers(database=self._db, home=self._home).next_hops()
 
     def receive(self, body: bytes, *, world: World, node: UnlockedNode, at: dt.datetime | None = None) -> bytes:
         """Accept a posted batch, a few messages per transaction; the response body (receipts, refusals opaque).
