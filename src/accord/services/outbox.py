@@ -39,7 +39,7 @@ from accord.federation.messages import MAX_ENVELOPE_BYTES, Envelope, MessageType
 from accord.federation.trust import Freshness, PeerDescriptor, check_inbound
 from accord.services import audit
 from accord.services._database import NodeService
-from accord.services._flash_watch import signal_flash
+from accord.services._flash_watch import FLASH_RANKS, signal_flash
 from accord.services._receipt_batch import settle_many
 from accord.services._release_message import ReleaseMessage
 from accord.services._signed_objects import ObligationType, SignedObject, choice, find
@@ -361,7 +361,7 @@ class Outbox(NodeService):
         at = at or utc_now()
         schedule = backoff or Backoff()
         result = Delivery(peer=peer)
-        only = Precedence.FLASH if ranks is not None and ranks.stop <= 1 else None
+        only = Precedence.FLASH if ranks == FLASH_RANKS else None  # the FLASH lane sweeps FLASH alone
         flight: _Flight | None = None
         # FLASH alone is sent from this thread: nothing to overlap, and no hand-over to wait for.
         pipelined = only is None

@@ -59,7 +59,7 @@ class SqlReleaseStore:
         rules.check_outgoing(release)
         self._check_free(release)
         with racing(self._session, lambda: self._check_free(release)):
-            self._write(release, rank=self._ranks([release])[release.record_id])
+            self._write([release], outgoing=True)
 
     def add_many(self, releases: Sequence[Release]) -> None:
         """Store outgoing releases, all or none (see ``ReleaseStore.add_many``)."""
@@ -72,22 +72,7 @@ class SqlReleaseStore:
         # constraint refuses look for the stored release or message that explains it
         # (the savepoint undoes the batch's rows, numbers and evidence).
         with racing(self._session, lambda: self._check_all_free(releases)):
-            first = take_number(self._session, nt.RELEASES, len(releases))
-            evidence: dict[str, bytes] = {}
-            ranks = self._ranks(releases)
-            rows = [
-                {"seq": first + i, **_release_row(r, evidence), "rank": ranks[r.record_id]}
-                for i, r in enumerate(releases)
-            ]
-            self._keep_evidence(evidence)
-            self._session.execute(insert(nt.releases), rows)
-            agreements = [
-                {"release_id": r.id, "position": i, "agreement_id": a, "fingerprint": f}
-                for r in releases
-                for i, (a, f) in enumerate(r.agreements)
-            ]
-            if agreements:
-                self._session.execute(insert(nt.release_agreements), agreements)
+            self._write(releases, outgoing=True)
 
     def _ranks(self, releases: Sequence[Release]) -> dict[str, int]:
         """The sending rank of each outgoing release's record: its precedence (ROUTINE when the record is gone)."""
@@ -121,7 +106,7 @@ class SqlReleaseStore:
         self._check_free(release)
         try:
             with self._session.begin_nested():
-                self._write(release)
+                self._write([release], outgoing=False)
         except IntegrityError:
             # Another worker stored the same message first: the unique constraint on
             # message_id is what decides, and its receipt stands.
@@ -152,18 +137,7 @@ class SqlReleaseStore:
         _check_distinct(releases)
         self._check_all_free(releases)
         with racing(self._session, lambda: self._check_all_free(releases)):
-            first = take_number(self._session, nt.RELEASES, len(releases))
-            evidence: dict[str, bytes] = {}
-            rows = [{"seq": first + i, **_release_row(r, evidence), "rank": None} for i, r in enumerate(releases)]
-            self._keep_evidence(evidence)
-            self._session.execute(insert(nt.releases), rows)
-            agreements = [
-                {"release_id": r.id, "position": i, "agreement_id": a, "fingerprint": f}
-                for r in releases
-                for i, (a, f) in enumerate(r.agreements)
-            ]
-            if agreements:
-                self._session.execute(insert(nt.release_agreements), agreements)
+            self._write(releases, outgoing=False)
 
     def stored_ids(self, ids: Collection[str], message_ids: Collection[str]) -> tuple[set[str], set[str]]:
         """Which of these release ids, and which of these message ids, are stored already."""
@@ -178,20 +152,27 @@ class SqlReleaseStore:
                 into.update(str(x) for x in self._session.execute(select(column).where(column.in_(batch))).scalars())
         return found
 
-    def _write(self, release: Release, *, rank: int | None = None) -> None:
-        seq = take_number(self._session, nt.RELEASES)
+    def _write(self, releases: Sequence[Release], *, outgoing: bool) -> None:
+        """Insert ``releases`` (checked by the caller) numbered in order, with their agreements and evidence.
+
+        An outgoing release keeps its record's sending rank; a received one none.
+        """
+        first = take_number(self._session, nt.RELEASES, len(releases))
         evidence: dict[str, bytes] = {}
-        row = _release_row(release, evidence)
+        ranks = self._ranks(releases) if outgoing else {}
+        rows = [
+            {"seq": first + i, **_release_row(r, evidence), "rank": ranks.get(r.record_id)}
+            for i, r in enumerate(releases)
+        ]
         self._keep_evidence(evidence)
-        self._session.execute(insert(nt.releases).values(seq=seq, rank=rank, **row))
-        if release.agreements:
-            self._session.execute(
-                insert(nt.release_agreements),
-                [
-                    {"release_id": release.id, "position": i, "agreement_id": a, "fingerprint": f}
-                    for i, (a, f) in enumerate(release.agreements)
-                ],
-            )
+        self._session.execute(insert(nt.releases), rows)
+        agreements = [
+            {"release_id": r.id, "position": i, "agreement_id": a, "fingerprint": f}
+            for r in releases
+            for i, (a, f) in enumerate(r.agreements)
+        ]
+        if agreements:
+            self._session.execute(insert(nt.release_agreements), agreements)
 
     def _check_free(self, release: Release) -> None:
         if self._session.execute(select(exists().where(nt.releases.c.id == release.id))).scalar():
